@@ -351,6 +351,11 @@ workers       2
 relay_domains example.net .example.org
 greet_pause   0s
 shutdown_grace 5s
+control       $T/control.sock mode 0600
+health_check  interval 1s timeout 1s rise 1 fall 1
+backend_connect_timeout 3s
+backend_reply_timeout 10s
+backend_data_timeout 20s
 EOF
 }
 
@@ -375,6 +380,12 @@ start_sluice() {
 	sleep "$settle"
 }
 sluice_log() { cat "$T/sluice.log" 2>/dev/null; }
+# sluice_up CONF - start_sluice, or record the failure and finish the test.
+sluice_up() {
+	start_sluice "$@" && return 0
+	bad start "sluice did not start with $(basename "$1")" "$T/sluice-t.out" "$T/sluice.log" "$1"
+	finish
+}
 
 # ------------------------------------------------------------------ clients
 # sw OUT [swaks args...] - swaks to sluice (or --server elsewhere), transcript
