@@ -1,0 +1,304 @@
+/* cfg_dump.c - prints the effective configuration as directives that cfg_parse_string() reads back to the same struct. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cfg_internal.h"
+#include "cfg_lex.h"
+#include "util/sl_log.h"
+
+struct dump {
+	void (*out)(const char *s, size_t n, void *arg);
+	void *arg;
+};
+
+static void put(struct dump *d, const char *s)
+{
+	d->out(s, strlen(s), d->arg);
+}
+
+static void putf(struct dump *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct dump *d, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		d->out(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, d->arg);
+}
+
+/* A word as the lexer will read it back: bare when it can be, otherwise in
+ * quotes with " and \ escaped. force: keywords listed as values. */
+static void put_word(struct dump *d, const char *s, bool force)
+{
+	const char *q;
+
+	if (!force && !cfg_lex_needs_quotes(s)) {
+		put(d, s);
+		return;
+	}
+	put(d, "\"");
+	for (q = s; *q != '\0'; q++) {
+		if (*q == '"' || *q == '\\') {
+			if (q > s)
+				d->out(s, (size_t)(q - s), d->arg);
+			put(d, *q == '"' ? "\\\"" : "\\\\");
+			s = q + 1;
+		}
+	}
+	if (q > s)
+		d->out(s, (size_t)(q - s), d->arg);
+	put(d, "\"");
+}
+
+static void put_name(struct dump *d, const char *name)
+{
+	putf(d, "%-24s ", name);
+}
+
+/* The largest unit that divides exactly, so "5m" rather than "300000ms". */
+static const char *fmt_duration(uint64_t ms, char *buf, size_t len)
+{
+	static const struct { uint64_t ms; const char *unit; } units[] = {
+		{ 86400000, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" },
+	};
+	unsigned i;
+
+	if (ms == 0) {
+		snprintf(buf, len, "0");
+		return buf;
+	}
+	for (i = 0; i < SL_ARRAY_SIZE(units); i++) {
+		if (ms % units[i].ms == 0) {
+			snprintf(buf, len, "%" PRIu64 "%s", ms / units[i].ms, units[i].unit);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "%" PRIu64 "ms", ms);
+	return buf;
+}
+
+/* Whole mebibytes or gibibytes read better as 50m or 1g; anything else is
+ * printed in bytes (10240000 is clearer than 10000k). */
+static const char *fmt_size(uint64_t n, char *buf, size_t len)
+{
+	if (n != 0 && n % (1ull << 30) == 0)
+		snprintf(buf, len, "%" PRIu64 "g", n >> 30);
+	else if (n != 0 && n % (1ull << 20) == 0)
+		snprintf(buf, len, "%" PRIu64 "m", n >> 20);
+	else
+		snprintf(buf, len, "%" PRIu64, n);
+	return buf;
+}
+
+static void line_str(struct dump *d, const char *name, const char *v)
+{
+	put_name(d, name);
+	put_word(d, v, false);
+	put(d, "\n");
+}
+
+static void line_u64(struct dump *d, const char *name, uint64_t v)
+{
+	put_name(d, name);
+	putf(d, "%" PRIu64 "\n", v);
+}
+
+static void line_dur(struct dump *d, const char *name, uint64_t ms)
+{
+	char buf[32];
+
+	put_name(d, name);
+	putf(d, "%s\n", fmt_duration(ms, buf, sizeof(buf)));
+}
+
+static void line_bool(struct dump *d, const char *name, bool v)
+{
+	put_name(d, name);
+	put(d, v ? "on\n" : "off\n");
+}
+
+static void dump_dpdk(struct dump *d, const struct cfg_dpdk *k)
+{
+	char a[SL_ADDR_STRLEN], g[SL_ADDR_STRLEN];
+	unsigned i;
+
+	put(d, "dpdk {\n");
+	put(d, "\teal ");
+	put_word(d, k->eal, false);
+	put(d, "\n");
+	for (i = 0; i < k->nports; i++) {
+		const struct cfg_dpdk_port *pt = &k->ports[i];
+		sl_addr_format(&pt->address.addr, a, sizeof(a), false);
+		putf(d, "\tport %u address %s/%u", pt->id, a, pt->address.len);
+		if (pt->gateway.family != 0)
+			putf(d, " gateway %s", sl_addr_format(&pt->gateway, g, sizeof(g), false));
+		put(d, "\n");
+	}
+	putf(d, "\tmbufs %u\n", k->mbufs);
+	put(d, "}\n");
+}
+
+static void dump_limit(struct dump *d, const struct cfg_limit *l)
+{
+	static const struct { uint64_t ms; const char *name; } units[] = {
+		{ 1000, "second" }, { 60000, "minute" }, { 3600000, "hour" }, { 86400000, "day" },
+	};
+	char buf[32];
+	unsigned i;
+
+	put_name(d, "limit");
+	putf(d, "%s %s ", cfg_limit_kind_name(l->kind), cfg_limit_key_name(l->key));
+	if (l->kind == CFG_LIMIT_CONCURRENCY) {
+		putf(d, "%" PRIu64, l->count);
+	} else {
+		const char *per = NULL;
+		for (i = 0; i < SL_ARRAY_SIZE(units); i++)
+			if (units[i].ms == l->period_ms)
+				per = units[i].name;
+		if (per == NULL)
+			per = fmt_duration(l->period_ms, buf, sizeof(buf));
+		if (l->kind == CFG_LIMIT_BYTE_RATE) {
+			char s1[32], s2[32];
+			putf(d, "%s/%s burst %s", fmt_size(l->count, s1, sizeof(s1)), per,
+			     fmt_size(l->burst, s2, sizeof(s2)));
+		} else {
+			putf(d, "%" PRIu64 "/%s burst %" PRIu64, l->count, per, l->burst);
+		}
+	}
+	putf(d, " fail %s", l->fail_closed ? "closed" : "open");
+	if (l->key == CFG_KEY_NET)
+		putf(d, " prefix4 %u prefix6 %u", l->net4_prefix, l->net6_prefix);
+	putf(d, " reply %u %s ", l->code, l->status);
+	put_word(d, l->text, true);
+	put(d, "\n");
+}
+
+static void dump_list(struct dump *d, const struct cfg_list_entry *e)
+{
+	put_name(d, e->allow ? "allowlist" : "blocklist");
+	putf(d, "%s ", cfg_list_kind_name(e->kind));
+	/* a value spelled "reason" must not read back as the keyword */
+	put_word(d, e->value, strcmp(e->value, "reason") == 0);
+	if (e->reason[0] != '\0') {
+		put(d, " reason ");
+		put_word(d, e->reason, true);
+	}
+	put(d, "\n");
+}
+
+void cfg_dump(const struct cfg *c, void (*out)(const char *s, size_t n, void *arg), void *arg)
+{
+	static const char *const transports[] = { "kernel", "dpdk" };
+	static const char *const bare[] = { "reject", "normalize" };
+	static const char *const xclient[] = { "off", "on", "auto" };
+	static const char *const proxy[] = { "off", "v1", "v2" };
+	struct dump dd = { out, arg }, *d = &dd;
+	char a[SL_ADDR_STRLEN], t1[32], t2[32];
+	unsigned i;
+
+	put(d, "# sluice effective configuration: every directive, defaults included\n");
+	line_str(d, "hostname", c->hostname);
+	for (i = 0; i < c->nlisten; i++)
+		line_str(d, "listen", sl_addr_format(&c->listen[i], a, sizeof(a), true));
+	line_str(d, "transport", transports[c->transport == CFG_TRANSPORT_DPDK]);
+	line_u64(d, "workers", c->workers);
+	line_u64(d, "max_sessions", c->max_sessions);
+	line_dur(d, "shutdown_grace", c->shutdown_grace_ms);
+	if (c->pid_file[0] != '\0')
+		line_str(d, "pid_file", c->pid_file);
+	else
+		put(d, "# pid_file               (none)\n");
+	line_str(d, "log_level", sl_log_level_name((enum sl_log_level)c->log_level));
+	dump_dpdk(d, &c->dpdk);
+
+	put(d, "\n# SMTP sessions\n");
+	line_dur(d, "greet_pause", c->smtp.greet_pause_ms);
+	line_u64(d, "command_line_limit", c->smtp.command_line_limit);
+	line_u64(d, "text_line_limit", c->smtp.text_line_limit);
+	line_str(d, "message_size_limit", fmt_size(c->smtp.message_size_limit, t1, sizeof(t1)));
+	line_u64(d, "recipient_limit", c->smtp.recipient_limit);
+	line_u64(d, "hard_error_limit", c->smtp.hard_error_limit);
+	line_u64(d, "junk_command_limit", c->smtp.junk_command_limit);
+	line_dur(d, "command_timeout", c->smtp.command_timeout_ms);
+	line_dur(d, "stress_command_timeout", c->smtp.stress_command_timeout_ms);
+	line_u64(d, "stress_sessions", c->smtp.stress_sessions);
+	line_dur(d, "data_timeout", c->smtp.data_timeout_ms);
+	line_u64(d, "min_data_rate", c->smtp.min_data_rate);
+	line_str(d, "bare_newline", bare[c->smtp.bare_newline == CFG_BARE_NORMALIZE]);
+	line_bool(d, "smtputf8", c->smtp.smtputf8);
+	line_bool(d, "pipelining_enforce", c->smtp.pipelining_enforce);
+
+	put(d, "\n# relay\n");
+	/* a few domains a line: the lexer bounds the words of one line */
+	for (i = 0; i < c->nrelay_domains; i++) {
+		if (i % 8 == 0)
+			put_name(d, "relay_domains");
+		put_word(d, c->relay_domains[i], false);
+		put(d, i % 8 == 7 || i + 1 == c->nrelay_domains ? "\n" : " ");
+	}
+	if (c->nrelay_domains == 0)
+		put(d, "# relay_domains          (none)\n");
+	for (i = 0; i < c->nbackends; i++) {
+		const struct cfg_backend *b = &c->backends[i];
+		put_name(d, "backend");
+		putf(d, "%s %s weight %u max_conns %u xclient %s proxy_protocol %s\n", b->name,
+		     sl_addr_format(&b->addr, a, sizeof(a), true), b->weight, b->max_conns,
+		     xclient[(unsigned)b->xclient < 3 ? b->xclient : 2],
+		     proxy[(unsigned)b->proxy < 3 ? b->proxy : 0]);
+	}
+	line_dur(d, "backend_connect_timeout", c->relay.connect_timeout_ms);
+	line_dur(d, "backend_reply_timeout", c->relay.reply_timeout_ms);
+	line_dur(d, "backend_data_timeout", c->relay.data_done_timeout_ms);
+	line_u64(d, "backend_retries", c->relay.connect_retries);
+	put_name(d, "health_check");
+	putf(d, "interval %s timeout %s rise %u fall %u\n",
+	     fmt_duration(c->relay.health_interval_ms, t1, sizeof(t1)),
+	     fmt_duration(c->relay.health_timeout_ms, t2, sizeof(t2)),
+	     c->relay.health_rise, c->relay.health_fall);
+
+	put(d, "\n# policy\n");
+	put_name(d, "policy");
+	if (c->policy_store == CFG_POLICY_EMBEDDED) {
+		put(d, "embedded\n");
+	} else if (c->redis_path[0] != '\0') {
+		put(d, "redis ");
+		/* "unix:" and the path form one word: quote them together */
+		{
+			char w[CFG_PATH_MAX + 8];
+			snprintf(w, sizeof(w), "unix:%s", c->redis_path);
+			put_word(d, w, false);
+		}
+		put(d, "\n");
+	} else {
+		putf(d, "redis %s\n", sl_addr_format(&c->redis_addr, a, sizeof(a), true));
+	}
+	for (i = 0; i < c->nlimits; i++)
+		dump_limit(d, &c->limits[i]);
+	for (i = 0; i < c->nlists; i++)
+		dump_list(d, &c->lists[i]);
+
+	put(d, "\n# operation\n");
+	if (c->tls_cert[0] != '\0') {
+		put_name(d, "tls");
+		put(d, "cert ");
+		put_word(d, c->tls_cert, false);
+		put(d, " key ");
+		put_word(d, c->tls_key, false);
+		put(d, "\n");
+	} else {
+		put(d, "# tls                    (none)\n");
+	}
+	put_name(d, "control");
+	put_word(d, c->control_path, false);
+	putf(d, " mode %04o\n", c->control_mode);
+	if (c->metrics_addr.family != 0)
+		line_str(d, "metrics", sl_addr_format(&c->metrics_addr, a, sizeof(a), true));
+	else
+		put(d, "# metrics                (none)\n");
+}
