@@ -102,6 +102,35 @@ struct pol_store {
 /* The in-process store: GCRA buckets and session counts in hash tables. */
 struct pol_store *pol_store_embedded_new(const struct cfg *c);
 
+/*
+ * Notes for callers of every store:
+ * - END releases the concurrency slots its CONNECT took, whatever
+ *   skip_limits says then (a session allowlisted at MAIL did take them). Send
+ *   END only for a session whose CONNECT went to the store without
+ *   skip_limits and was accepted.
+ * - done() is called exactly once per decide(), END included.
+ */
+
+/* Most buckets (one per rule and key value) the embedded store holds. Past
+ * it, idle buckets are reused; when none is idle the request passes (fail
+ * open) and stats.full counts it. */
+#ifndef POL_STORE_EMBEDDED_CAPACITY
+#define POL_STORE_EMBEDDED_CAPACITY (1u << 20)
+#endif
+
+struct pol_store_stats {
+	uint64_t decisions;  /**< decide() calls, END included */
+	uint64_t over;       /**< refused by a limit */
+	uint64_t full;       /**< charges skipped because the table was full (fail open) */
+	uint64_t reclaimed;  /**< idle or dead buckets dropped or reused */
+	uint32_t buckets;    /**< in use now */
+	uint32_t capacity;
+};
+
+/* The same with a chosen capacity (tests, small nodes). NULL on no memory. */
+struct pol_store *pol_store_embedded_new_cap(const struct cfg *c, uint32_t capacity);
+void pol_store_embedded_stats(const struct pol_store *st, struct pol_store_stats *out);
+
 static inline void pol_store_decide(struct pol_store *st, const struct pol_query *q, uint64_t now_ms,
 				    uint64_t token, pol_done_fn done, void *arg)
 {
