@@ -47,10 +47,15 @@ int  backend_pool_apply(struct backend_pool *p, const struct cfg *c);
 int  backend_pool_pick(struct backend_pool *p, uint64_t exclude);
 void backend_pool_release(struct backend_pool *p, int idx);
 
-/* Passive health from sessions: a failed connect counts toward down. */
+/* Passive health from sessions: a failed connect counts toward down; `fall`
+ * failures in a row mark the backend down (fall 0: never, for setups without
+ * active checks, which alone bring a backend back up). */
 void backend_pool_connect_result(struct backend_pool *p, int idx, bool ok, uint32_t fall);
 /* Active health check result; rise/fall from cfg_relay. */
 void backend_pool_health_result(struct backend_pool *p, int idx, bool ok, uint32_t rise, uint32_t fall);
+/* The same with what the check saw ("greeting 554", "timeout"), for the log line of a transition. */
+void backend_pool_health_result_why(struct backend_pool *p, int idx, bool ok, uint32_t rise,
+				    uint32_t fall, const char *why);
 
 int  backend_pool_find(const struct backend_pool *p, const char *name);
 void backend_pool_drain(struct backend_pool *p, int idx, bool drained);

@@ -26,6 +26,7 @@ struct backend_reply_parser {
 	char     line[BACKEND_REPLY_LINE_MAX + 1];
 	size_t   len;
 	bool     truncating;      /**< inside an over-long line */
+	bool     raw_full;        /**< raw[] dropped a middle line: keep only the last from now on */
 	struct backend_reply cur; /**< reply being assembled */
 };
 
