@@ -23,6 +23,7 @@ T=$(mktemp -d /var/tmp/sluice-it.XXXXXX)
 chmod 755 "$T"
 : >"$T/ports"
 _PIDS=()
+declare -A _NAMED_PID=()   # backend name -> PID
 _POSTFIX_DIRS=()
 _FAILED=0
 _PASSED=0
@@ -168,21 +169,22 @@ start_sink() {
 		>"$T/$name.log" 2>&1 &
 	pid=$!
 	track_pid "$pid"
-	eval "PID_$name=$pid"
+	_NAMED_PID[$name]=$pid
 	wait_listen "$port" 10 "$pid" || { log "smtp-sink $name did not start"; cat "$T/$name.log" >&2; return 1; }
 }
 sink_count() { count_files "$T/$1" 'm.*'; }
 sink_has() { [ "$(sink_count "$1")" -ge "$2" ]; }   # NAME N: at least N dumps
 
 stop_proc() { # NAME - stop a backend started here
-	local v="PID_$1"
-	[ -n "${!v:-}" ] && _kill_pid "${!v}"
+	local pid=${_NAMED_PID[$1]:-}
+	[ -n "$pid" ] && _kill_pid "$pid"
 	return 0
 }
-kill9_proc() {
-	local v="PID_$1"
-	[ -n "${!v:-}" ] && kill -KILL "${!v}" 2>/dev/null
-	wait "${!v}" 2>/dev/null
+kill9_proc() { # NAME - kill -9 a backend started here (a crash)
+	local pid=${_NAMED_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
 	return 0
 }
 
@@ -197,7 +199,7 @@ start_capture() {
 		>"$T/$name.log" 2>&1 &
 	pid=$!
 	track_pid "$pid"
-	eval "PID_$name=$pid"
+	_NAMED_PID[$name]=$pid
 	wait_listen "$port" 15 "$pid" || { log "capture $name did not start"; cat "$T/$name.log" >&2; return 1; }
 }
 capture_count() { count_files "$T/$1" 'msg-*.eml'; }
@@ -215,6 +217,30 @@ for f in sys.argv[1:]:
               m.start(), b[max(0, m.start() - 20):m.start() + 20]))
         bad = 1
         break
+sys.exit(bad)
+EOF
+}
+
+# no_bare_crlf_new STATE FILE... - no_bare_crlf on the bytes added to each FILE
+# since the last call with the same STATE file (per-case checks of conn-*.raw).
+no_bare_crlf_new() {
+	"$PY" - "$@" <<'EOF'
+import json, os, re, sys
+state, files = sys.argv[1], sys.argv[2:]
+seen = json.load(open(state)) if os.path.exists(state) else {}
+BARE = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+bad = 0
+for f in files:
+    b = open(f, "rb").read()
+    start = max(0, seen.get(f, 0) - 1)        # one byte back: a CR at the old end
+    m = BARE.search(b, start)                  # the lookbehind sees bytes before start
+    if m:
+        i = m.start()
+        if not bad:
+            print("%s: bare %s at offset %d: %r" % (f, "CR" if b[i:i + 1] == b"\r" else "LF", i, b[max(0, i - 30):i + 30]))
+        bad = 1
+    seen[f] = len(b)
+json.dump(seen, open(state, "w"))
 sys.exit(bad)
 EOF
 }
@@ -299,6 +325,7 @@ smtpd_client_restrictions =
 message_size_limit = 20480000
 maillog_file = $d/maillog
 smtputf8_enable = no
+local_header_rewrite_clients =
 biff = no
 alias_maps =
 alias_database =

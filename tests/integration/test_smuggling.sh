@@ -33,7 +33,7 @@ for mode in reject normalize; do
 			why="a smuggled message reached the backend"
 		elif [ $new -gt 1 ]; then
 			why="$new messages reached the backend for one transaction"
-		elif ! no_bare_crlf "$T/cap-$mode"/conn-*.raw >"$T/bare.$c"; then
+		elif ! no_bare_crlf_new "$T/bare-state-$mode" "$T/cap-$mode"/conn-*.raw >"$T/bare.$c"; then
 			why="bare CR/LF on the backend leg: $(head -1 "$T/bare.$c")"
 		elif [ "$v" != '\r\n\x00.\r\n' ]; then   # every other vector has a bare CR or LF
 			if [ $mode = reject ]; then
