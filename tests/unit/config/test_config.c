@@ -432,6 +432,60 @@ static void test_errors_edges(void)
 	CU_ASSERT_STRING_EQUAL(err, "/nonexistent/sluice.conf:0: cannot open: No such file or directory");
 }
 
+/* The bounds of the repeatable directives and of one line. */
+static void test_errors_bounds(void)
+{
+	char *text = malloc(1 << 20), err[512];
+	size_t n = 0;
+	unsigned i;
+	struct cfg *c;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	if (text == NULL)
+		return;
+	for (i = 0; i < CFG_LISTEN_MAX + 1; i++)
+		n += (size_t)sprintf(text + n, "listen 127.0.0.1:%u\n", 1000 + i);
+	strcpy(text + n, OK_TAIL);
+	c = parse(text, err, sizeof(err));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_STRING_EQUAL(err, "t.conf:17: too many listen addresses (max 16)");
+
+	n = 0;
+	for (i = 0; i < CFG_BACKEND_MAX + 1; i++)
+		n += (size_t)sprintf(text + n, "backend b%u 127.0.0.1:%u\n", i, 1000 + i);
+	strcpy(text + n, "relay_domains example.net\n");
+	c = parse(text, err, sizeof(err));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_STRING_EQUAL(err, "t.conf:65: too many backends (max 64)");
+
+	n = (size_t)sprintf(text, "relay_domains");
+	for (i = 0; i < 256; i++)
+		n += (size_t)sprintf(text + n, " d%u.example", i);
+	strcpy(text + n, "\nbackend b 127.0.0.1:25\n");
+	c = parse(text, err, sizeof(err));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_STRING_EQUAL(err, "t.conf:1: too many words on one line (max 256)");
+
+	n = (size_t)sprintf(text, "hostname ");
+	memset(text + n, 'a', 20000);
+	strcpy(text + n + 20000, "\n" OK_TAIL);
+	c = parse(text, err, sizeof(err));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_STRING_EQUAL(err, "t.conf:1: line too long (max 16384 bytes)");
+
+	/* 255 domains on one line are fine, and so is their dump */
+	n = (size_t)sprintf(text, "relay_domains");
+	for (i = 0; i < 255; i++)
+		n += (size_t)sprintf(text + n, " d%u.example", i);
+	strcpy(text + n, "\nbackend b 127.0.0.1:25\n");
+	c = parse(text, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->nrelay_domains, 255);
+	round_trip(c, "255 domains");
+	cfg_unref(c);
+	free(text);
+}
+
 /* ---- defaults ----------------------------------------------------------- */
 
 static void check_defaults(const struct cfg *c)
@@ -727,6 +781,7 @@ void register_tests(void)
 	static const struct test_case errors[] = {
 		{ "error table", test_errors },
 		{ "NUL, short buffers, missing file", test_errors_edges },
+		{ "bounds", test_errors_bounds },
 		{ NULL, NULL }
 	};
 	static const struct test_case values[] = {
