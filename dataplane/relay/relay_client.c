@@ -172,7 +172,9 @@ static int rc_handshake_reply(struct relay_client *rc, struct rc_input_ctx *ctx,
 		memset(&rc->caps, 0, sizeof(rc->caps));
 		return rc_after_ehlo(rc, ctx, r);
 	case RC_XCLIENT:
-		if (r->code != 220)
+		/* Postfix answers XCLIENT with a new 220 greeting; others (smtp-sink)
+		 * with 250. Either way the session restarts: EHLO again. */
+		if (r->code / 100 != 2)
 			return rc_fail(rc, RELAY_FAIL_HANDSHAKE, r);
 		/* XCLIENT restarts the session: each command is answered with a new greeting */
 		if (++rc->xclient_i < rc->xclient_n) {

@@ -53,7 +53,7 @@ struct relay_client_params {
 	struct relay_client_info info;
 };
 
-#define RELAY_CLIENT_QUEUE 128   /* commands in flight or waiting */
+#define RELAY_CLIENT_QUEUE 32    /* commands in flight or waiting (>= SMTP_SLOTS + handshake) */
 
 struct relay_client_cmd {
 	uint32_t tag;

@@ -56,13 +56,16 @@ struct smtp_rcpt_params {
 struct smtp_cmd {
 	enum smtp_verb verb;
 	const char    *arg;       /**< points into the line: text after the verb
-	                               and one space (HELO name, VRFY arg...), NUL-terminated */
+	                               and its space(s) (HELO name, VRFY arg...),
+	                               trailing blanks removed, NUL-terminated;
+	                               "" when there is none */
 	size_t         arg_len;
 	struct smtp_path path;    /**< MAIL/RCPT */
 	struct smtp_mail_params mail;
 	struct smtp_rcpt_params rcpt;
 	/* The parameters exactly as received after the path (" SIZE=10 BODY=8BITMIME"),
-	 * so the relay can pass them through; points into the line. */
+	 * so the relay can pass them through; points into the line. The leading
+	 * space is included; "" (params_len 0) when there are none. */
 	const char    *params;
 	size_t         params_len;
 };
@@ -73,12 +76,16 @@ struct smtp_parse_opts {
 	bool     dsn;                 /**< DSN advertised */
 	bool     eightbitmime;        /**< 8BITMIME advertised */
 	uint64_t size_limit;          /**< 0 = none */
+	bool     utf8_allowed;        /**< the transaction's MAIL carried SMTPUTF8:
+	                                   RCPT paths may be non-ASCII */
 };
 
 /*
  * smtp_parse_command - parse one command line (without its CRLF). The line
- * is modified in place (NUL terminators), and cmd points into it.
- * Returns SL_OK, or SL_DECLINED with *reply set to the reply to send:
+ * is modified in place (NUL terminators), and cmd points into it: line[len]
+ * must be writable (it is where the CR was), it receives a NUL.
+ * Returns SL_OK (*reply = MAIL_OK, RCPT_OK or OK), or SL_DECLINED with
+ * *reply set to the reply to send:
  * 500 5.5.2 unknown verb, 501 5.5.4 syntax, 501 5.1.7 / 5.1.3 bad path,
  * 555 5.5.4 unknown parameter, 552 5.3.4 SIZE over the limit, 553 5.6.7
  * non-ASCII without SMTPUTF8... The verb is set even when the arguments are bad.

@@ -1,0 +1,416 @@
+/* control.c - the control thread: decides rate limits with the policy store,
+ * publishes config and list generations, runs health checks, reloads. */
+#include "control.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "relay/backend_pool.h"
+#include "relay/health.h"
+#include "util/sl_clock.h"
+#include "util/sl_evloop.h"
+#include "util/sl_log.h"
+
+#define RING_DEPTH      8192   /* messages per direction per worker */
+#define PENDING_MAX     65536  /* queries the store may hold at once (Redis: in flight) */
+#define RETIRE_MAX      64     /* old generations waiting for the workers */
+
+/* Where a verdict goes: the store answers a token, not a pointer. */
+struct pending_query {
+	uint64_t session;
+	uint32_t seq;
+	uint16_t worker;
+	bool     used;
+};
+
+/* A verdict that found its ring full: retried on the next loop turn. */
+struct backlog_entry {
+	uint16_t      worker;
+	struct ctl_msg msg;
+};
+
+enum retire_kind { RETIRE_CFG, RETIRE_SNAPSHOT };
+
+struct retired {
+	enum retire_kind kind;
+	void    *ptr;
+	uint64_t generation;   /**< free once every worker is past it */
+};
+
+struct control {
+	unsigned nworkers;
+	struct control_port *ports;
+	_Atomic uint64_t *quiescent;      /**< per worker: last generation seen */
+	int      efd;                     /**< workers -> control wakeup */
+	struct sl_evloop *loop;
+	struct backend_pool *pool;
+	struct health_checker *health;
+	struct pol_store *store;
+
+	_Atomic(struct cfg *) cfg;
+	_Atomic(struct pol_snapshot *) lists;
+	_Atomic uint64_t generation;
+
+	struct retired retired[RETIRE_MAX];
+	unsigned nretired;
+
+	struct pending_query *pending;
+	uint32_t pending_next;
+
+	struct backlog_entry *backlog;
+	unsigned nbacklog, backlog_cap;
+	bool    *wake_worker;
+
+	_Atomic bool stop;
+	_Atomic bool reload;
+	struct tw_timer tick;
+};
+
+struct control_port *control_port(struct control *ctl, unsigned worker)
+{
+	return worker < ctl->nworkers ? &ctl->ports[worker] : NULL;
+}
+
+void control_wake(struct control *ctl)
+{
+	uint64_t one = 1;
+	ssize_t n = write(ctl->efd, &one, sizeof(one));
+	(void)n; /* EAGAIN means a wakeup is already pending */
+}
+
+struct cfg *control_cfg_ref(struct control *ctl)
+{
+	/* The control thread drops its reference to an old generation only
+	 * after every worker passed it (retire()), so this load-then-ref is safe. */
+	return cfg_ref(atomic_load_explicit(&ctl->cfg, memory_order_acquire));
+}
+
+const struct pol_snapshot *control_lists(struct control *ctl)
+{
+	return atomic_load_explicit(&ctl->lists, memory_order_acquire);
+}
+
+void control_worker_quiescent(struct control *ctl, unsigned worker, uint64_t g)
+{
+	if (worker < ctl->nworkers)
+		atomic_store_explicit(&ctl->quiescent[worker], g, memory_order_release);
+}
+
+void control_stop(struct control *ctl)
+{
+	atomic_store(&ctl->stop, true);
+	control_wake(ctl);
+}
+
+void control_request_reload(struct control *ctl)
+{
+	atomic_store(&ctl->reload, true);
+	control_wake(ctl);
+}
+
+/* ---- generations */
+
+static void retire(struct control *ctl, enum retire_kind kind, void *ptr, uint64_t g)
+{
+	if (ptr == NULL)
+		return;
+	if (ctl->nretired == RETIRE_MAX) {
+		/* Reloads faster than the workers turn: keep the object (a bounded
+		 * leak beats a use after free) and say so. */
+		sl_warn("control: too many generations in flight, keeping an old one");
+		return;
+	}
+	ctl->retired[ctl->nretired++] = (struct retired){ kind, ptr, g };
+}
+
+static void reclaim(struct control *ctl)
+{
+	uint64_t oldest = UINT64_MAX;
+	unsigned i, j;
+
+	for (i = 0; i < ctl->nworkers; i++)
+		oldest = SL_MIN(oldest, atomic_load_explicit(&ctl->quiescent[i], memory_order_acquire));
+	for (i = j = 0; i < ctl->nretired; i++) {
+		struct retired *r = &ctl->retired[i];
+		if (r->generation <= oldest) {
+			if (r->kind == RETIRE_CFG)
+				cfg_unref(r->ptr);
+			else
+				pol_snapshot_free(r->ptr);
+		} else {
+			ctl->retired[j++] = *r;
+		}
+	}
+	ctl->nretired = j;
+}
+
+static void push_to_worker(struct control *ctl, unsigned w, const struct ctl_msg *m)
+{
+	if (!sl_ring_push(ctl->ports[w].to_worker, m, sizeof(*m))) {
+		if (ctl->nbacklog == ctl->backlog_cap) {
+			unsigned cap = ctl->backlog_cap ? ctl->backlog_cap * 2 : 1024;
+			struct backlog_entry *b = realloc(ctl->backlog, cap * sizeof(*b));
+			if (b == NULL) {
+				sl_err("control: no memory for a verdict to worker %u", w);
+				return;
+			}
+			ctl->backlog = b;
+			ctl->backlog_cap = cap;
+		}
+		ctl->backlog[ctl->nbacklog++] = (struct backlog_entry){ (uint16_t)w, *m };
+	}
+	ctl->wake_worker[w] = true;
+}
+
+static void wake_workers(struct control *ctl)
+{
+	uint64_t one = 1;
+
+	for (unsigned w = 0; w < ctl->nworkers; w++) {
+		if (!ctl->wake_worker[w])
+			continue;
+		ctl->wake_worker[w] = false;
+		ssize_t n = write(ctl->ports[w].worker_efd, &one, sizeof(one));
+		(void)n;
+	}
+}
+
+static void publish(struct control *ctl, struct cfg *c, struct pol_snapshot *lists)
+{
+	uint64_t g = atomic_fetch_add(&ctl->generation, 1) + 1;
+	struct ctl_msg m = { .type = CTL_MSG_RELOAD, .generation = g };
+
+	if (c != NULL)
+		retire(ctl, RETIRE_CFG, atomic_exchange(&ctl->cfg, c), g);
+	if (lists != NULL)
+		retire(ctl, RETIRE_SNAPSHOT, atomic_exchange(&ctl->lists, lists), g);
+	for (unsigned w = 0; w < ctl->nworkers; w++) {
+		m.worker = (uint16_t)w;
+		m.type = CTL_MSG_RELOAD;
+		if (c != NULL)
+			push_to_worker(ctl, w, &m);
+		m.type = CTL_MSG_SNAPSHOT;
+		if (lists != NULL)
+			push_to_worker(ctl, w, &m);
+	}
+}
+
+static void do_reload(struct control *ctl)
+{
+	struct cfg *old = atomic_load(&ctl->cfg);
+	char err[512];
+	struct cfg *c = cfg_load(old->file, err, sizeof(err));
+	struct pol_snapshot *lists;
+
+	if (c == NULL) {
+		sl_err("reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	lists = pol_snapshot_build(c->lists, c->nlists);
+	if (lists == NULL) {
+		sl_err("reload failed: no memory for the lists");
+		cfg_unref(c);
+		return;
+	}
+	if (backend_pool_apply(ctl->pool, c) != SL_OK)
+		sl_warn("reload: some backends did not fit the pool");
+	if (ctl->store->ops->apply(ctl->store, c) != SL_OK)
+		sl_warn("reload: the policy store kept its old limits");
+	if (ctl->health != NULL)
+		health_checker_apply(ctl->health, c);
+	sl_log_set_level((enum sl_log_level)c->log_level);
+	publish(ctl, c, lists);
+	sl_info("reloaded %s: %u backends, %u limits, %u list entries", c->file, c->nbackends,
+		c->nlimits, c->nlists);
+}
+
+/* ---- policy queries */
+
+static void verdict_done(void *arg, uint64_t token, const struct pol_verdict *v)
+{
+	struct control *ctl = arg;
+	struct pending_query *p = &ctl->pending[token % PENDING_MAX];
+	struct ctl_msg m;
+
+	if (!p->used)
+		return;
+	p->used = false;
+	memset(&m, 0, offsetof(struct ctl_msg, u));
+	m.type = CTL_MSG_POLICY_VERDICT;
+	m.worker = p->worker;
+	m.seq = p->seq;
+	m.session = p->session;
+	m.u.verdict = *v;
+	push_to_worker(ctl, p->worker, &m);
+}
+
+static void handle_query(struct control *ctl, unsigned w, const struct ctl_msg *m)
+{
+	uint32_t i;
+
+	/* find a free token; the table is far larger than the rings can hold */
+	for (i = 0; i < PENDING_MAX; i++) {
+		uint32_t t = (ctl->pending_next + i) % PENDING_MAX;
+		if (!ctl->pending[t].used) {
+			ctl->pending_next = t + 1;
+			ctl->pending[t] = (struct pending_query){ m->session, m->seq, (uint16_t)w, true };
+			pol_store_decide(ctl->store, &m->u.query, sl_clock_ms(), t, verdict_done, ctl);
+			return;
+		}
+	}
+	sl_err("control: policy table full, query from worker %u dropped", w);
+}
+
+static void drain_rings(struct control *ctl)
+{
+	struct ctl_msg m;
+	unsigned i;
+
+	/* retry verdicts that found a full ring last time, in order */
+	for (i = 0; i < ctl->nbacklog; i++) {
+		struct backlog_entry *b = &ctl->backlog[i];
+		if (!sl_ring_push(ctl->ports[b->worker].to_worker, &b->msg, sizeof(b->msg)))
+			break;
+		ctl->wake_worker[b->worker] = true;
+	}
+	if (i > 0) {
+		memmove(ctl->backlog, ctl->backlog + i, (ctl->nbacklog - i) * sizeof(*ctl->backlog));
+		ctl->nbacklog -= i;
+	}
+	for (unsigned w = 0; w < ctl->nworkers; w++) {
+		unsigned budget = 4096; /* fairness between workers */
+		while (budget-- > 0 && sl_ring_pop(ctl->ports[w].to_control, &m)) {
+			if (m.type == CTL_MSG_POLICY_QUERY)
+				handle_query(ctl, w, &m);
+		}
+	}
+	wake_workers(ctl);
+}
+
+static void on_wake(struct sl_evloop *l, int fd, unsigned events, void *arg)
+{
+	struct control *ctl = arg;
+	uint64_t v;
+	ssize_t n = read(fd, &v, sizeof(v));
+
+	(void)l;
+	(void)events;
+	(void)n;
+	drain_rings(ctl);
+}
+
+static void on_tick(struct tw_timer *t)
+{
+	struct control *ctl = (struct control *)((char *)t - offsetof(struct control, tick));
+
+	ctl->store->ops->tick(ctl->store, sl_clock_ms());
+	reclaim(ctl);
+	tw_arm(sl_evloop_wheel(ctl->loop), &ctl->tick, sl_evloop_now(ctl->loop) + 100);
+}
+
+int control_run(struct control *ctl)
+{
+	while (!atomic_load(&ctl->stop)) {
+		if (sl_evloop_run_once(ctl->loop, 100) < 0) {
+			sl_err("control: event loop: %s", strerror(errno));
+			return -1;
+		}
+		if (atomic_exchange(&ctl->reload, false))
+			do_reload(ctl);
+		/* a wakeup may have been folded into another: never leave queries waiting */
+		drain_rings(ctl);
+	}
+	return 0;
+}
+
+/* ---- life cycle */
+
+struct control *control_new(struct cfg *c, unsigned nworkers, struct backend_pool *pool)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+	struct pol_snapshot *lists;
+
+	if (ctl == NULL)
+		return NULL;
+	ctl->nworkers = nworkers;
+	ctl->pool = pool;
+	ctl->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ctl->ports = calloc(nworkers, sizeof(*ctl->ports));
+	ctl->quiescent = calloc(nworkers, sizeof(*ctl->quiescent));
+	ctl->wake_worker = calloc(nworkers, sizeof(*ctl->wake_worker));
+	ctl->pending = calloc(PENDING_MAX, sizeof(*ctl->pending));
+	ctl->loop = sl_evloop_new();
+	if (ctl->efd < 0 || ctl->ports == NULL || ctl->quiescent == NULL || ctl->wake_worker == NULL ||
+	    ctl->pending == NULL || ctl->loop == NULL)
+		goto fail;
+	for (unsigned w = 0; w < nworkers; w++) {
+		struct control_port *p = &ctl->ports[w];
+		p->to_control = sl_ring_create(RING_DEPTH, sizeof(struct ctl_msg));
+		p->to_worker = sl_ring_create(RING_DEPTH, sizeof(struct ctl_msg));
+		p->worker_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (p->to_control == NULL || p->to_worker == NULL || p->worker_efd < 0)
+			goto fail;
+	}
+	ctl->store = pol_store_embedded_new(c);
+	lists = pol_snapshot_build(c->lists, c->nlists);
+	if (ctl->store == NULL || lists == NULL) {
+		pol_snapshot_free(lists);
+		goto fail;
+	}
+	atomic_init(&ctl->cfg, cfg_ref(c));
+	atomic_init(&ctl->lists, lists);
+	atomic_init(&ctl->generation, 1);
+	for (unsigned w = 0; w < nworkers; w++)
+		atomic_init(&ctl->quiescent[w], 1);
+	if (sl_evloop_add(ctl->loop, ctl->efd, SL_EV_READ, on_wake, ctl) < 0)
+		goto fail;
+	if (c->relay.health_interval_ms > 0)
+		ctl->health = health_checker_new(ctl->loop, pool, c);
+	tw_timer_init(&ctl->tick, on_tick);
+	tw_arm(sl_evloop_wheel(ctl->loop), &ctl->tick, sl_evloop_now(ctl->loop) + 100);
+	return ctl;
+fail:
+	sl_err("control: cannot set up: %s", strerror(errno ? errno : ENOMEM));
+	control_free(ctl);
+	return NULL;
+}
+
+void control_free(struct control *ctl)
+{
+	if (ctl == NULL)
+		return;
+	if (ctl->health != NULL)
+		health_checker_free(ctl->health);
+	if (ctl->store != NULL)
+		ctl->store->ops->destroy(ctl->store);
+	for (unsigned i = 0; i < ctl->nretired; i++) {
+		if (ctl->retired[i].kind == RETIRE_CFG)
+			cfg_unref(ctl->retired[i].ptr);
+		else
+			pol_snapshot_free(ctl->retired[i].ptr);
+	}
+	if (ctl->cfg != NULL)
+		cfg_unref(atomic_load(&ctl->cfg));
+	pol_snapshot_free(atomic_load(&ctl->lists));
+	for (unsigned w = 0; ctl->ports != NULL && w < ctl->nworkers; w++) {
+		sl_ring_free(ctl->ports[w].to_control);
+		sl_ring_free(ctl->ports[w].to_worker);
+		if (ctl->ports[w].worker_efd > 0)
+			close(ctl->ports[w].worker_efd);
+	}
+	if (ctl->loop != NULL)
+		sl_evloop_free(ctl->loop);
+	if (ctl->efd >= 0)
+		close(ctl->efd);
+	free(ctl->ports);
+	free((void *)ctl->quiescent);
+	free(ctl->wake_worker);
+	free(ctl->pending);
+	free(ctl->backlog);
+	free(ctl);
+}

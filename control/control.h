@@ -1,0 +1,46 @@
+/* control.h - the control thread: it owns the policy store, the health
+ * checks and config reloads, and meets the workers only on rings. */
+#ifndef CONTROL_H
+#define CONTROL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "control_msg.h"
+#include "policy/pol.h"
+#include "util/sl_ring.h"
+
+struct backend_pool;
+struct control;
+
+/* One pair of rings per worker, plus how to wake each side. */
+struct control_port {
+	struct sl_ring *to_control;   /**< worker produces, control consumes */
+	struct sl_ring *to_worker;    /**< control produces, worker consumes */
+	int             worker_efd;   /**< eventfd the control writes after pushing (kernel transport polls it) */
+};
+
+struct control *control_new(struct cfg *c, unsigned nworkers, struct backend_pool *pool);
+void control_free(struct control *ctl);
+
+struct control_port *control_port(struct control *ctl, unsigned worker);
+
+/* Worker side: after pushing queries, wake the control thread (one write per batch). */
+void control_wake(struct control *ctl);
+
+/* The current generations, for a worker that got CTL_MSG_RELOAD / SNAPSHOT.
+ * control_cfg_ref returns a new reference the caller must cfg_unref. */
+struct cfg *control_cfg_ref(struct control *ctl);
+const struct pol_snapshot *control_lists(struct control *ctl);
+/* Worker side: "I hold no pointer older than generation g" (quiescent state),
+ * so the control thread may free older snapshots. */
+void control_worker_quiescent(struct control *ctl, unsigned worker, uint64_t g);
+
+/* Run the control loop in this thread until control_stop(). */
+int  control_run(struct control *ctl);
+void control_stop(struct control *ctl);
+/* Ask for a reload of the config file (any thread; done by the control loop). */
+void control_request_reload(struct control *ctl);
+
+#endif

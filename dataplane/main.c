@@ -1,0 +1,171 @@
+/* main.c - the sluice daemon: options, config check, start-up of the control
+ * thread and the transport, and the signals that stop and reload it. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "control.h"
+#include "kernel/kt.h"
+#include "relay/backend_pool.h"
+#include "util/sl_log.h"
+
+#define DEFAULT_CONFIG "/etc/sluice/sluice.conf"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sluice [-t] [-c FILE]\n"
+		"  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+		"  -t       check the configuration, print the effective one, exit\n"
+		"  -h       this help\n"
+		"  -V       version\n");
+}
+
+static void dump_out(const char *s, size_t n, void *arg)
+{
+	fwrite(s, 1, n, arg);
+}
+
+static void *control_thread(void *arg)
+{
+	control_run(arg);
+	return NULL;
+}
+
+static int write_pid_file(const char *path)
+{
+	FILE *f;
+
+	if (path[0] == '\0')
+		return 0;
+	f = fopen(path, "w");
+	if (f == NULL) {
+		sl_err("pid_file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *file = DEFAULT_CONFIG;
+	bool test_only = false;
+	char err[512];
+	struct cfg *c;
+	struct backend_pool *pool;
+	struct control *ctl;
+	struct kt *k;
+	pthread_t ctl_thread;
+	sigset_t sigs;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "c:thV")) != -1) {
+		switch (opt) {
+		case 'c':
+			file = optarg;
+			break;
+		case 't':
+			test_only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("sluice 0.1.0\n");
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	c = cfg_load(file, err, sizeof(err));
+	if (c == NULL) {
+		fprintf(stderr, "sluice: %s\n", err);
+		return 1;
+	}
+	if (test_only) {
+		cfg_dump(c, dump_out, stdout);
+		fprintf(stderr, "sluice: the configuration file %s syntax is ok\n", file);
+		cfg_unref(c);
+		return 0;
+	}
+	sl_log_set_level((enum sl_log_level)c->log_level);
+	if (c->transport != CFG_TRANSPORT_KERNEL) {
+		sl_err("%s: transport dpdk is not in this build yet; use transport kernel", file);
+		cfg_unref(c);
+		return 1;
+	}
+
+	/* Every thread inherits this mask: signals are taken only by sigwait below. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	pool = calloc(1, sizeof(*pool));
+	if (pool == NULL) {
+		sl_err("no memory");
+		return 1;
+	}
+	backend_pool_init(pool);
+	if (backend_pool_apply(pool, c) != SL_OK) {
+		sl_err("%s: cannot set up the backends", file);
+		return 1;
+	}
+	ctl = control_new(c, kt_workers_for(c), pool);
+	if (ctl == NULL)
+		return 1;
+	k = kt_start(c, ctl, pool, err, sizeof(err));
+	if (k == NULL) {
+		sl_err("%s", err);
+		control_free(ctl);
+		return 1;
+	}
+	if (pthread_create(&ctl_thread, NULL, control_thread, ctl) != 0) {
+		sl_err("cannot start the control thread");
+		return 1;
+	}
+	write_pid_file(c->pid_file);
+	sl_info("sluice started: %u workers, transport kernel, %u backends, hostname %s",
+		kt_nworkers(k), c->nbackends, c->hostname);
+
+	for (;;) {
+		int sig;
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			sl_info("SIGHUP: reloading %s", file);
+			control_request_reload(ctl);
+			continue;
+		}
+		sl_info("%s: shutting down (grace %u ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+			c->shutdown_grace_ms);
+		break;
+	}
+	kt_shutdown(k);
+	kt_join(k);
+	control_stop(ctl);
+	pthread_join(ctl_thread, NULL);
+	control_free(ctl);
+	if (c->pid_file[0] != '\0')
+		unlink(c->pid_file);
+	cfg_unref(c);
+	free(pool);
+	sl_info("sluice stopped");
+	return 0;
+}

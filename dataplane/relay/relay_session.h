@@ -1,0 +1,73 @@
+/* relay_session.h - one proxied SMTP session: the server engine on the client
+ * leg, policy decisions, and the backend leg. Sans-IO: a transport drives it. */
+#ifndef RELAY_SESSION_H
+#define RELAY_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "policy/pol.h"
+#include "transport.h"
+
+struct backend_pool;
+struct relay_session;
+
+/*
+ * What the sessions of one worker share. Owned by the worker (the
+ * transport); sessions only read it, except the counters.
+ */
+struct relay_worker {
+	uint16_t                   id;
+	struct cfg                *cfg;        /**< current generation (new sessions take a ref) */
+	const struct pol_snapshot *lists;      /**< current list snapshot */
+	struct backend_pool       *pool;       /**< shared by all workers */
+	uint32_t                   sessions;   /**< open sessions on this worker */
+	bool                       stressed;   /**< sessions >= stress_sessions: short timeouts */
+	bool                       shutting_down;
+	uint64_t                   now_ms;     /**< the worker's clock, updated by its loop */
+	uint64_t                   next_id;    /**< session numbering */
+};
+
+/* Per-session facts the transport knows at accept. */
+struct relay_session_params {
+	uint64_t       id;       /**< unique; used by the transport to route verdicts */
+	struct sl_addr client;   /**< with port */
+	struct sl_addr local;    /**< with port */
+};
+
+size_t relay_session_size(void);
+/*
+ * relay_session_start - initialise mem (relay_session_size() bytes) and start:
+ * the connect-stage policy, then the greeting (after greet_pause). Takes a
+ * cfg reference and counts the session in w->sessions. ops/conn are how the
+ * session reaches its transport.
+ */
+struct relay_session *relay_session_start(void *mem, struct relay_worker *w,
+					  const struct relay_session_params *p,
+					  const struct sl_transport_ops *ops, void *conn);
+
+/* Client bytes; returns how many were consumed (the rest is offered again
+ * after the session calls ops->resume). */
+size_t relay_session_client_input(struct relay_session *s, const struct sl_rx *rx);
+/* Backend bytes; always consumed whole. */
+void   relay_session_backend_input(struct relay_session *s, const struct sl_rx *rx);
+/* The backend connect finished: ok, or failed (refused, unreachable, timeout). */
+void   relay_session_backend_connected(struct relay_session *s, bool ok);
+/* A leg ended without the session asking: EOF, reset or error. */
+void   relay_session_leg_closed(struct relay_session *s, enum sl_leg leg, bool reset);
+/* Queued output on a leg has drained below the transport's mark. */
+void   relay_session_writable(struct relay_session *s, enum sl_leg leg);
+void   relay_session_timer(struct relay_session *s, enum sl_timer_id id);
+void   relay_session_verdict(struct relay_session *s, uint32_t seq, const struct pol_verdict *v);
+/* Graceful shutdown: 421 4.3.2 at the next command if no transaction is in
+ * flight; a transaction in flight finishes first. */
+void   relay_session_shutdown(struct relay_session *s);
+/* Both legs are closed: log the session, release what it holds. The memory
+ * is the transport's to free afterwards. */
+void   relay_session_free(struct relay_session *s);
+
+uint64_t relay_session_id(const struct relay_session *s);
+
+#endif
