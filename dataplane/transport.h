@@ -30,6 +30,15 @@ struct sl_rx {
 struct pol_query;
 
 /*
+ * Flow control between the legs: a session stops queueing on a leg once
+ * ops->pending() reaches SL_TX_HIGH_WATER; a transport that saw a leg's
+ * queue at or above it calls relay_session_writable() when the queue drops
+ * below it again. Both sides use this one number, so neither can wait for
+ * a notice the other will never send.
+ */
+#define SL_TX_HIGH_WATER (256u * 1024u)
+
+/*
  * What a session may ask of its transport. `conn` is the transport's handle
  * for the session. None of these blocks; none calls back into the session
  * synchronously (events reach the session later, from the transport's loop),

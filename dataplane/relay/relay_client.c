@@ -87,7 +87,15 @@ static void rc_send_helo(struct relay_client *rc, struct rc_input_ctx *ctx, bool
 	char line[SL_DOMAIN_MAX + 16];
 	const char *name = rc->params.helo_name != NULL && rc->params.helo_name[0] != '\0' ?
 			   rc->params.helo_name : "localhost";
-	int n = snprintf(line, sizeof(line), "%s %.*s\r\n", ehlo ? "EHLO" : "HELO", SL_DOMAIN_MAX, name);
+	int n;
+
+	/* After XCLIENT the backend takes the next HELO/EHLO as the client's own
+	 * (Postfix XCLIENT_README): say what the client said, the way it said it. */
+	if (rc->state == RC_EHLO2 && rc->params.info.helo[0] != '\0') {
+		name = rc->params.info.helo;
+		ehlo = rc->params.info.esmtp;
+	}
+	n = snprintf(line, sizeof(line), "%s %.*s\r\n", ehlo ? "EHLO" : "HELO", SL_DOMAIN_MAX, name);
 
 	ctx->hs_fresh = false;
 	rc->ops->send(rc->arg, line, (size_t)n);

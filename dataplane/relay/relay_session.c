@@ -14,7 +14,7 @@
 #include "util/sl_log.h"
 
 /* Forwarded DATA queued toward the backend before we stop reading the client. */
-#define BACKEND_HIGH_WATER (256u * 1024u)
+#define BACKEND_HIGH_WATER SL_TX_HIGH_WATER
 #define RELAY_JOBS  SMTP_SLOTS
 #define TAG_SILENT  0xffffffffu     /* a backend RSET whose reply nobody waits for */
 

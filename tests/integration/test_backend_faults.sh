@@ -55,9 +55,11 @@ fi
 p=$(free_port)
 start_sink mid "$p" && run_sluice_for "$p" || bad killed-mid-data "setup failed" "$T/sluice.log"
 make_body "$T/half" 200000
+# sent raw, so the dot-stuffed copy (swaks stuffs for the other cases): a
+# lone "." line of the body would otherwise end the message early
 printf 'END-OF-MESSAGE-MARKER\r\n.\r\n' >"$T/rest"
 sc "$T/mid.out" --port "$SL_PORT" '>EHLO client.test\r\n' '<250' '>MAIL FROM:<a@b.example>\r\n' '<250' \
-	'>RCPT TO:<user@example.net>\r\n' '<250' '>DATA\r\n' '<354' ">@$T/half" "+$T/mid.sent" "@$T/mid.go" \
+	'>RCPT TO:<user@example.net>\r\n' '<250' '>DATA\r\n' '<354' ">@$T/half.stuffed" "+$T/mid.sent" "@$T/mid.go" \
 	">@$T/rest" '<4' '>QUIT\r\n' '<' &
 cpid=$!
 track_pid $cpid

@@ -14,7 +14,7 @@ sc "$T/idle" --port "$SL_PORT" '>EHLO idle.test\r\n' '<250' "+$T/idle.ready" "@$
 idle=$!; track_pid $idle
 make_body "$T/half" 100000
 sc "$T/busy" --port "$SL_PORT" '>EHLO busy.test\r\n' '<250' '>MAIL FROM:<a@b.example>\r\n' '<250' \
-	'>RCPT TO:<user@example.net>\r\n' '<250' '>DATA\r\n' '<354' ">@$T/half" "+$T/busy.ready" "@$T/go" \
+	'>RCPT TO:<user@example.net>\r\n' '<250' '>DATA\r\n' '<354' ">@$T/half.stuffed" "+$T/busy.ready" "@$T/go" \
 	'>TERM-MARKER\r\n.\r\n' '<250' '>QUIT\r\n' '<' &
 busy=$!; track_pid $busy
 if ! wait_for 15 test -e "$T/idle.ready" -a -e "$T/busy.ready"; then
