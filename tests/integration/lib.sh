@@ -38,8 +38,10 @@ bad() {
 	local f
 	for f in "$@"; do           # transcripts / logs that explain the failure
 		[ -f "$f" ] || continue
-		echo "    --- $(basename "$f") (last 40 lines)"
-		tail -n 40 "$f" | sed 's/^/    | /'
+		case $f in
+		*.eml) echo "    --- $(basename "$f") (first 12 lines)"; head -n 12 "$f" ;;
+		*) echo "    --- $(basename "$f") (last 40 lines)"; tail -n 40 "$f" ;;
+		esac | cut -c1-240 | sed 's/^/    | /'
 	done
 }
 finish() {
@@ -248,7 +250,8 @@ EOF
 # make_body FILE SIZE - a CRLF message of about SIZE bytes with headers, lines
 # of 0..998 characters, and lines made of or starting with dots. FILE is what
 # the backend must receive; FILE.send is the same without the last CRLF, for
-# `swaks --data @FILE.send` (swaks always appends CRLF . CRLF).
+# `swaks --data @FILE.send` (swaks always appends CRLF . CRLF); FILE.stuffed is
+# FILE dot-stuffed, for raw clients (they send it, then ".\r\n").
 make_body() {
 	"$PY" - "$1" "$2" <<'EOF'
 import random, sys
@@ -270,6 +273,7 @@ while n < size:
     n += len(l) + 2
 open(path, "wb").write(("\r\n".join(out) + "\r\n").encode())
 open(path + ".send", "wb").write("\r\n".join(out).encode())
+open(path + ".stuffed", "wb").write(("\r\n".join("." + l if l.startswith(".") else l for l in out) + "\r\n").encode())
 EOF
 }
 
@@ -421,7 +425,7 @@ sw() {
 	local out=$1
 	shift
 	timeout 120 swaks --server "127.0.0.1:$SL_PORT" --helo client.test.example \
-		--from a@b.example --to user@example.net --timeout 60 "$@" >"$out" 2>&1
+		--from a@b.example --to user@example.net --timeout 60 --suppress-data "$@" >"$out" 2>&1
 }
 # first_error OUT - the first error reply ("<** CODE ...") in a swaks transcript.
 first_error() { grep -m1 '^<\*\*' "$1" | sed 's/^<\*\* *//'; }
