@@ -95,6 +95,7 @@ static void leg_drop(struct kt_conn *c, struct kt_leg *l, bool abort)
 	l->events = 0;
 	l->state = KT_LEG_NONE;
 	l->above_mark = false;
+	l->watched = false;
 	l->peer_eof = false;
 	buf_release(&l->out);
 	tw_cancel(&c->w->wheel, &l->close_timer);
@@ -266,9 +267,13 @@ void kt_conn_settle(struct kt_conn *c)
 		for (int leg = 0; leg < 2; leg++) {
 			struct kt_leg *l = &c->leg[leg];
 
-			if (!l->above_mark || l->out.len >= KT_OUT_MARK)
+			bool below = l->above_mark && l->out.len < KT_OUT_MARK;
+			bool empty = l->watched && l->out.len == 0;
+
+			if (!below && !empty)
 				continue;
 			l->above_mark = false;
+			l->watched = false;
 			if (c->session != NULL && leg_session_open(l)) {
 				relay_session_writable(c->session, (enum sl_leg)leg);
 				again = true;
@@ -574,8 +579,15 @@ static int op_forward(void *conn, enum sl_leg to, const struct sl_rx *rx, uint32
 static size_t op_pending(void *conn, enum sl_leg leg)
 {
 	struct kt_conn *c = conn;
+	struct kt_leg *l;
 
-	return (unsigned)leg > SL_LEG_BACKEND ? 0 : c->leg[leg].out.len;
+	if ((unsigned)leg > SL_LEG_BACKEND)
+		return 0;
+	l = &c->leg[leg];
+	/* the session is looking at back-pressure: tell it when this is written */
+	if (l->out.len > 0)
+		l->watched = true;
+	return l->out.len;
 }
 
 static int op_connect(void *conn, const struct sl_addr *dst)

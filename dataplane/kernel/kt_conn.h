@@ -19,6 +19,12 @@
 #define KT_IN_SIZE      (16u * 1024)     /**< client input buffer: full = stop reading */
 #define KT_OUT_MAX      (1024u * 1024)   /**< per-leg output bound: send() fails past it */
 #define KT_OUT_MARK     (KT_OUT_MAX / 2) /**< above: reads pause; below again: writable() */
+/*
+ * relay_session_writable(leg) comes when the leg's output drops below
+ * KT_OUT_MARK after passing it, or drains to empty after pending() answered
+ * non-zero for it. The second rule makes any threshold a session chooses
+ * for its own pausing (the relay stops at 256 KiB) get its wake-up.
+ */
 #define KT_OUT_MIN_CAP  4096u
 #define KT_OUT_KEEP     (64u * 1024)     /**< an empty buffer larger than this is released */
 #define KT_RBUF_SIZE    (64u * 1024)     /**< backend reads land in one buffer per worker */
@@ -74,6 +80,7 @@ struct kt_leg {
 	int              fd;
 	uint8_t          state;        /**< enum kt_leg_state */
 	bool             above_mark;   /**< output passed KT_OUT_MARK: writable() due when it drops */
+	bool             watched;      /**< pending() answered non-zero: writable() due once empty */
 	bool             peer_eof;     /**< the peer sent FIN: no linger needed */
 	uint32_t         events;       /**< epoll mask registered for fd (0 = not registered) */
 	uint64_t         opened_iter;  /**< loop iteration that opened fd: that batch's events are stale */

@@ -16,6 +16,8 @@
 #include "util/sl_clock.h"
 #include "util/sl_status.h"
 
+#define FAKE_HIGH_WATER (200u * 1024)
+
 struct fake_counters fake;
 
 void fake_reset(void)
@@ -160,7 +162,8 @@ size_t relay_session_client_input(struct relay_session *s, const struct sl_rx *r
 		len = (size_t)(nl - (rx->data + done)) + 1;
 		/* data lines go to the backend unchanged; commands are upper case */
 		if (s->backend_up && !(rx->data[done] >= 'A' && rx->data[done] <= 'Z')) {
-			if (s->ops->pending(s->conn, SL_LEG_BACKEND) >= KT_OUT_MARK) {
+			/* a threshold of its own, below the transport's mark (as the relay has) */
+			if (s->ops->pending(s->conn, SL_LEG_BACKEND) >= FAKE_HIGH_WATER) {
 				s->blocked = true;
 				atomic_fetch_add(&fake.blocks, 1);
 				break;
