@@ -1,0 +1,41 @@
+#!/bin/bash
+# test_sluicectl.sh - sluicectl status / reload / shutdown / check against a
+# running daemon found through its pid file.
+source "$(dirname "$0")/lib.sh"
+need_sluice
+CTL=${SLUICECTL:-$ROOT/build/control/sluicectl}
+[ -x "$CTL" ] || { echo "SKIP $TEST_NAME: sluicectl is not built"; exit 77; }
+
+SL_PORT=$(free_port); CAP=$(free_port)
+start_capture cap "$CAP" || { bad start "capture backend did not start" "$T/cap.log"; finish; }
+{ sluice_common; echo "backend cap 127.0.0.1:$CAP xclient off"; echo "pid_file $T/sluice.pid"; } >"$T/sluice.conf"
+sluice_up "$T/sluice.conf"
+wait_for 5 test -s "$T/sluice.pid" || bad pid-file "no pid file written" "$T/sluice.log"
+
+"$CTL" -c "$T/sluice.conf" check >"$T/ctl.check" 2>&1 && ok check || bad check "check failed" "$T/ctl.check"
+"$CTL" -c "$T/sluice.conf" status >"$T/ctl.status" 2>&1 && grep -q "running, pid $SL_PID" "$T/ctl.status" &&
+	ok status || bad status "status did not find the daemon" "$T/ctl.status"
+
+echo "blocklist rcpt blocked@example.net" >>"$T/sluice.conf"
+"$CTL" -c "$T/sluice.conf" reload >"$T/ctl.reload" 2>&1 || bad reload "reload failed" "$T/ctl.reload"
+sleep 1.5
+if sw "$T/sw.blocked" --to blocked@example.net; then
+	bad reload "the reloaded blocklist did not apply" "$T/sw.blocked" "$T/sluice.log"
+elif first_error "$T/sw.blocked" | grep -q '^554'; then
+	ok reload
+else
+	bad reload "expected 554, got: $(first_error "$T/sw.blocked")" "$T/sw.blocked"
+fi
+sw "$T/sw.ok" && ok still-relays || bad still-relays "a normal message failed after reload" "$T/sw.ok"
+
+"$CTL" -c "$T/sluice.conf" shutdown >"$T/ctl.shutdown" 2>&1 || bad shutdown "shutdown failed" "$T/ctl.shutdown"
+if wait_for 10 bash -c "! kill -0 $SL_PID 2>/dev/null"; then
+	wait "$SL_PID"; rc=$?
+	[ "$rc" -eq 0 ] && ok shutdown-exit-0 || bad shutdown-exit-0 "sluice exited $rc" "$T/sluice.log"
+	[ ! -e "$T/sluice.pid" ] && ok pid-file-removed || bad pid-file-removed "pid file left behind"
+else
+	bad shutdown "sluice still runs after sluicectl shutdown" "$T/sluice.log"
+fi
+"$CTL" -c "$T/sluice.conf" status >/dev/null 2>&1 && bad status-after "status says running after shutdown" || ok status-after
+"$CTL" -p /nonexistent/pid status >/dev/null 2>&1 && bad bad-pidfile "status succeeded with no pid file" || ok bad-pidfile
+finish
