@@ -346,7 +346,7 @@ static int op_policy(void *conn, const struct pol_query *q, uint32_t seq)
 	c->policy_calls++;
 	if (c->policy_rc != SL_OK)
 		return c->policy_rc;
-	if (c->s == NULL || q->stage == POL_STAGE_END) {
+	if (c->freeing || q->stage == POL_STAGE_END) {
 		/* the session is ending: the store releases what it holds, no verdict */
 		struct pol_verdict v;
 		pol_store_decide(c->env->store, q, c->env->w.now_ms, seq, store_done, &v);
@@ -397,6 +397,7 @@ static void maybe_free(struct fake_conn *c)
 	if (s == NULL || c->client_open || c->bk_open)
 		return;
 	c->s = NULL;
+	c->freeing = true;
 	relay_session_free(s);
 }
 

@@ -103,6 +103,7 @@ struct fake_conn {
 	struct fake_mta mta;
 	unsigned bk_bytes_total;
 	bool     in_settle;
+	bool     freeing;              /**< relay_session_free() was called */
 };
 
 /* A session on e with the client at ip:port (e.g. "198.18.0.7", 40000).
