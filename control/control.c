@@ -249,9 +249,21 @@ static void verdict_done(void *arg, uint64_t token, const struct pol_verdict *v)
 	push_to_worker(ctl, p->worker, &m);
 }
 
+static void end_done(void *arg, uint64_t token, const struct pol_verdict *v)
+{
+	(void)arg;
+	(void)token;
+	(void)v; /* the session is gone: nobody waits for this verdict */
+}
+
 static void handle_query(struct control *ctl, unsigned w, const struct ctl_msg *m)
 {
 	uint32_t i;
+
+	if (m->u.query.stage == POL_STAGE_END) {
+		pol_store_decide(ctl->store, &m->u.query, sl_clock_ms(), 0, end_done, ctl);
+		return;
+	}
 
 	/* find a free token; the table is far larger than the rings can hold */
 	for (i = 0; i < PENDING_MAX; i++) {

@@ -86,6 +86,7 @@ struct relay_session {
 	bool     data_mode;          /**< message content is flowing to the backend */
 	bool     data_failed;        /**< ... and the backend leg broke meanwhile */
 	bool     closing;
+	uint32_t msg_nrcpt;          /**< recipients of the message at the backend */
 	char     backend_name[CFG_NAME_MAX];
 };
 
@@ -225,6 +226,13 @@ static int policy_check(struct relay_session *s, const struct pol_query *q, stru
 
 /* ---- backend leg */
 
+/* Failed connects count toward marking a backend down only when health
+ * checks run: they are what brings a backend back up. */
+static uint32_t passive_fall(const struct cfg *c)
+{
+	return c->relay.health_interval_ms ? c->relay.health_fall : 0;
+}
+
 static void run_jobs(struct relay_session *s);
 static void backend_failed(struct relay_session *s, enum smtp_reply_id why, bool retry);
 
@@ -259,7 +267,7 @@ static void rc_ready(void *arg)
 	s->bk = BK_READY;
 	s->attempts = 0;
 	s->tried = 0;
-	backend_pool_connect_result(s->w->pool, s->backend, true, s->cfg->relay.health_fall);
+	backend_pool_connect_result(s->w->pool, s->backend, true, passive_fall(s->cfg));
 	arm_backend_timer(s);
 	run_jobs(s);
 }
@@ -295,7 +303,7 @@ static void rc_reply(void *arg, uint32_t tag, const struct backend_reply *r)
 		s->bk_tx = false;
 		if (ok)
 			sl_info("session=%" PRIx64 " relayed from=<%s> nrcpt=%u backend=%s reply=%.*s",
-				s->id, s->smtp.sender, s->smtp.rcpt_ok, s->backend_name,
+				s->id, s->smtp.sender, s->msg_nrcpt, s->backend_name,
 				(int)strcspn(r->raw, "\r\n"), r->raw);
 		break;
 	case SMTP_CMD_RSET:
@@ -365,7 +373,7 @@ static void backend_open(struct relay_session *s)
 			arm_backend_timer(s);
 			return;
 		}
-		backend_pool_connect_result(s->w->pool, idx, false, c->relay.health_fall);
+		backend_pool_connect_result(s->w->pool, idx, false, passive_fall(c));
 		backend_pool_release(s->w->pool, idx);
 		s->backend = -1;
 	}
@@ -393,7 +401,7 @@ static void backend_failed(struct relay_session *s, enum smtp_reply_id why, bool
 	if (s->bk == BK_NONE)
 		return;
 	if (s->bk != BK_READY && idx >= 0)
-		backend_pool_connect_result(s->w->pool, idx, false, s->cfg->relay.health_fall);
+		backend_pool_connect_result(s->w->pool, idx, false, passive_fall(s->cfg));
 	backend_drop(s, true);
 	if (s->data_mode)
 		s->data_failed = true;
@@ -794,6 +802,7 @@ static int h_data_end(void *arg, uint32_t slot, int err, uint64_t size, struct s
 		smtp_answer_id(a, false, (enum smtp_reply_id)err);
 		return SL_OK;
 	}
+	s->msg_nrcpt = s->smtp.rcpt_ok;
 	j = &s->jobs[push_job(s, SMTP_VERB_DOT, slot) % RELAY_JOBS];
 	j->size = size;
 	return run_in_hook(s, slot, a);

@@ -757,13 +757,16 @@ static size_t data_input(struct smtp_session *s, const struct sl_rx *rx, size_t 
 		int err = scan_error_reply(s);
 		uint64_t size = s->scan.bytes;
 		uint32_t seq;
+		int rc;
 
 		s->carry_len = 0; /* the terminator: the caller sends its own */
 		s->counts.bytes += size;
 		s->state = SMTP_S_CMD;
 		seq = slot_open(s, VERB_DOT);
+		/* the hook still sees the transaction (its recipients); it ends here */
+		rc = s->hooks->data_end(s->arg, seq, err, size, &a);
 		end_tx(s);
-		if (s->hooks->data_end(s->arg, seq, err, size, &a) != SL_AGAIN) {
+		if (rc != SL_AGAIN) {
 			answer(s, seq, &a);
 			flush(s);
 		}

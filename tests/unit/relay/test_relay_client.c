@@ -214,7 +214,8 @@ static void test_xclient_on(void)
 	CU_ASSERT_EQUAL(rc->state, RC_XCLIENT);
 	CU_ASSERT_EQUAL(fk.ready, 0);
 	feed("220 mx.example.net ESMTP\r\n");
-	SENT("EHLO gw.example.net\r\n");
+	/* after XCLIENT the EHLO speaks for the client: its own HELO name */
+	SENT("EHLO helo.example.org\r\n");
 	CU_ASSERT_EQUAL(rc->state, RC_EHLO2);
 	feed(ehlo_xclient);
 	NOTHING_SENT();
@@ -234,7 +235,7 @@ static void test_xclient_auto(void)
 	     "HELO=helo.example.org PROTO=ESMTP\r\n");
 	feed("220 mx\r\n");
 	feed(ehlo_xclient);
-	SENT("EHLO gw.example.net\r\n");
+	SENT("EHLO helo.example.org\r\n");
 	CU_ASSERT_EQUAL(fk.ready, 1);
 
 	/* not offered: straight to ready */
@@ -317,7 +318,8 @@ static void test_xclient_two_commands(void)
 	snprintf(want, sizeof(want), "XCLIENT HELO=%s PROTO=ESMTP\r\n", p.info.helo);
 	SENT(want);
 	feed("220 mx\r\n");
-	SENT("EHLO gw.example.net\r\n");
+	snprintf(want, sizeof(want), "EHLO %s\r\n", p.info.helo);
+	SENT(want);
 	feed(ehlo_xclient);
 	CU_ASSERT_EQUAL(fk.ready, 1);
 	CU_ASSERT_EQUAL(fk.failed, 0);
