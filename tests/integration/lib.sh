@@ -39,9 +39,9 @@ bad() {
 	for f in "$@"; do           # transcripts / logs that explain the failure
 		[ -f "$f" ] || continue
 		case $f in
-		*.eml) echo "    --- $(basename "$f") (first 12 lines)"; head -n 12 "$f" ;;
-		*) echo "    --- $(basename "$f") (last 40 lines)"; tail -n 40 "$f" ;;
-		esac | cut -c1-240 | sed 's/^/    | /'
+		*.eml) echo "    --- $(basename "$f") (first 12 lines)"; head -n 12 "$f" | cut -c1-240 | sed 's/^/    | /' ;;
+		*) echo "    --- $(basename "$f") (last 40 lines)"; tail -n 40 "$f" | cut -c1-240 | sed 's/^/    | /' ;;
+		esac
 	done
 }
 finish() {
@@ -302,6 +302,8 @@ EOF
 # (config, queue, data dirs under $T/NAME) listening on 127.0.0.1:PORT,
 # trusting XCLIENT from 127.0.0.0/8, relaying every message to
 # 127.0.0.1:RELAY_PORT (a sink or capture backend), logging to $T/NAME/maillog.
+# PF_SMTPD_OPTS="-o name=value ..." adds options to its smtpd listener (e.g.
+# -o smtpd_upstream_proxy_protocol=haproxy).
 start_postfix() {
 	local name=$1 port=$2 relay=$3 d="$T/$1" i
 	mkdir -p "$d/etc" "$d/queue" "$d/data"
@@ -339,7 +341,7 @@ default_process_limit = 20
 master_service_disable =
 EOF
 	cat >"$d/etc/master.cf" <<EOF
-127.0.0.1:$port inet n - n - - smtpd
+127.0.0.1:$port inet n - n - - smtpd ${PF_SMTPD_OPTS:-}
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
