@@ -118,7 +118,7 @@ struct cfg_smtp {
 	uint32_t junk_command_limit;    /**< 100: NOOP/RSET/VRFY/HELP/unknown */
 	uint32_t command_timeout_ms;    /**< 300 s */
 	uint32_t stress_command_timeout_ms; /**< 10 s when a worker is under stress */
-	uint32_t stress_sessions;       /**< sessions per worker that mean stress; 0 = never */
+	uint32_t stress_sessions;       /**< sessions per worker that mean stress (0 in the file: 80% of max_sessions) */
 	uint32_t data_timeout_ms;       /**< max wait for any DATA byte: 300 s */
 	uint32_t min_data_rate;         /**< bytes/s averaged over DATA; 0 = off */
 	enum cfg_bare_newline bare_newline;

@@ -56,6 +56,16 @@ static uint32_t command_timeout(const struct smtp_session *s)
 	return s->cfg->smtp.command_timeout_ms;
 }
 
+/* The DATA deadline: data_timeout, or the stress timeout when that is shorter. */
+static uint32_t data_timeout(const struct smtp_session *s)
+{
+	uint32_t t = s->cfg->smtp.data_timeout_ms ? s->cfg->smtp.data_timeout_ms : command_timeout(s);
+
+	if (s->stressed != NULL && *s->stressed)
+		t = SL_MIN(t, s->cfg->smtp.stress_command_timeout_ms);
+	return t;
+}
+
 static void arm_timer(struct smtp_session *s)
 {
 	uint32_t ms = 0;
@@ -289,7 +299,7 @@ static void enter_data(struct smtp_session *s)
 			    s->cfg->smtp.text_line_limit ? s->cfg->smtp.text_line_limit - 2 : 0);
 	s->data_err = -1;
 	s->carry_len = 0;
-	s->data_budget_ms = command_timeout(s);
+	s->data_budget_ms = data_timeout(s);
 	s->data_last_ms = s->now_ms ? *s->now_ms : 0;
 }
 
@@ -741,7 +751,7 @@ static size_t data_input(struct smtp_session *s, const struct sl_rx *rx, size_t 
 	if (n == 0)
 		return 0;
 	/* Postfix's smtpd_min_data_rate: the deadline shrinks with time and
-	 * grows by n/rate per read, never beyond the command timeout. */
+	 * grows by n/rate per read, never beyond the DATA timeout. */
 	if (now > s->data_last_ms)
 		s->data_budget_ms = s->data_budget_ms > now - s->data_last_ms ?
 				    s->data_budget_ms - (now - s->data_last_ms) : 1;
@@ -749,9 +759,9 @@ static size_t data_input(struct smtp_session *s, const struct sl_rx *rx, size_t 
 	used = smtp_data_scan(&s->scan, rx->data + off, n, data_emit, &ctx);
 	if (rate)
 		s->data_budget_ms = SL_MIN(s->data_budget_ms + (uint64_t)used * 1000 / rate,
-					   command_timeout(s));
+					   data_timeout(s));
 	else
-		s->data_budget_ms = command_timeout(s);
+		s->data_budget_ms = data_timeout(s);
 	if (s->scan.done) {
 		struct smtp_answer a = { .ok = true, .reply_id = -1 };
 		int err = scan_error_reply(s);

@@ -749,7 +749,7 @@ static void test_min_data_rate(void)
 	uint64_t t0;
 	int bytes = 0;
 
-	start_data("command_timeout 60s\nmin_data_rate 100\n");
+	start_data("data_timeout 60s\nmin_data_rate 100\n");
 	t0 = E.now;
 	/* one byte every 3 s: 0.33 byte/s against 100 */
 	while (!E.closed && bytes < 1000) {
@@ -761,7 +761,7 @@ static void test_min_data_rate(void)
 	}
 	CU_ASSERT_TRUE(E.closed);
 	CU_ASSERT_STRING_EQUAL(take(), "421 4.4.2 Error: data rate too low\r\n");
-	/* bounded: at most the command timeout (and a read) after DATA began */
+	/* bounded: at most the DATA timeout (and a read) after DATA began */
 	CU_ASSERT(E.now - t0 <= 63000);
 }
 
