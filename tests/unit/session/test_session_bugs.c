@@ -59,6 +59,33 @@ static void test_rcpt_after_pending_data(void)
 	fake_env_free(e);
 }
 
+/*
+ * BUG 1b (found by fuzz_smtp_session), same root cause: "DATA\r\n\n.\r\n" in
+ * one segment. The "\n" line is read while DATA waits for the backend's 354,
+ * held as a command, and run as one after 354 (500 5.5.2); the ".\r\n" that
+ * follows is then taken as an empty message: the backend receives an end of
+ * DATA the client never sent (no CR LF . CR LF; a bare LF in reject mode
+ * must give 550 5.5.2) and the client gets 250 for it.
+ */
+static void test_bare_lf_dot_after_pending_data(void)
+{
+	struct fake_env *e = fake_env_new(CFG_ONE);
+	struct fake_conn *c;
+
+	CU_ASSERT_FATAL(e != NULL);
+	c = fake_conn_new(e, "198.18.0.7", 40000, true);
+	fake_client_str(c, "EHLO client.example.org\r\n");
+	fake_client_str(c, "MAIL FROM:<a@example.org>\r\n");
+	fake_client_str(c, "RCPT TO:<u@example.net>\r\n");
+	fake_take(c, SL_LEG_CLIENT);
+	fake_client_str(c, "DATA\r\n\n.\r\nQUIT\r\n");
+	fprintf(stderr, "\n[bug 1b] client received:\n%s\n", fake_take(c, SL_LEG_CLIENT));
+	CU_ASSERT_EQUAL(c->mta.messages, 0);
+	CU_ASSERT_EQUAL(c->mta.accepted, 0);
+	fake_conn_free(c);
+	fake_env_free(e);
+}
+
 /* The same in the engine alone: a RCPT read while DATA is pending reaches the rcpt hook. */
 static int bug1_rcpt_calls;
 static void n_send(void *a, const void *p, size_t n) { (void)a; (void)p; (void)n; }
@@ -137,6 +164,7 @@ void register_tests(void)
 {
 	static const struct test_case bugs[] = {
 		{ "bug 1: RCPT after a pending DATA reaches the backend inside DATA", test_rcpt_after_pending_data },
+		{ "bug 1b: DATA then bare LF dot ends an empty message", test_bare_lf_dot_after_pending_data },
 		{ "bug 1: engine runs RCPT read while DATA is pending", test_engine_mail_after_pending_data },
 		{ "bug 2: data_timeout is ignored", test_data_timeout_ignored },
 		{ NULL, NULL }
