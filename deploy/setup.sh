@@ -7,6 +7,7 @@
 #   SETUP_NO_BUILD=1   only install packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/sbin:/sbin
 
 PACKAGES=(build-essential meson ninja-build pkg-config libdpdk-dev libssl-dev
 	libhiredis-dev libcunit1-dev clang libclang-rt-14-dev swaks postfix
@@ -33,7 +34,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 		chmod 755 /usr/sbin/policy-rc.d
 		own_policy=1
 	fi
-	trap '[ $own_policy = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
+	trap 'if [ $own_policy = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -11,6 +11,7 @@
 # failure.
 
 set -u
+export PATH=$PATH:/usr/sbin:/sbin    # smtp-sink, postfix, ss
 IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$IT_DIR/../.." && pwd)
 SLUICE=${SLUICE:-$ROOT/build/dataplane/sluice}
