@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -47,9 +48,13 @@ enum backend_state { BK_NONE = 0, BK_CONNECTING, BK_HANDSHAKE, BK_READY };
 
 struct relay_session {
 	struct smtp_session smtp;     /**< initialised by smtp_session_init */
-	struct relay_client rc;       /**< initialised when a backend leg opens */
 	/* everything from here on is zeroed at start */
 	const struct sl_transport_ops *ops;
+	/* The backend leg's protocol state is large (its command queue): it is
+	 * allocated at the first backend connect, so sessions that never reach
+	 * MAIL (most of a flood) do not pay for it, and kept until the session
+	 * ends, so no callback of it can run on freed memory. */
+	struct relay_client *rc;
 	void    *conn;
 	struct relay_worker *w;
 	struct cfg *cfg;
@@ -425,7 +430,7 @@ static void backend_failed(struct relay_session *s, enum smtp_reply_id why, bool
 static void backend_command(struct relay_session *s, unsigned verb, uint32_t slot, const char *line, size_t len)
 {
 	if (s->itail - s->ihead >= RELAY_CLIENT_QUEUE ||
-	    relay_client_command(&s->rc, slot, line, len) != SL_OK) {
+	    relay_client_command(s->rc, slot, line, len) != SL_OK) {
 		finish_id(s, slot, false, SMTP_R_LOCAL_ERROR);
 		return;
 	}
@@ -503,7 +508,7 @@ static void job_send(struct relay_session *s, struct relay_job *j)
 	case SMTP_VERB_DOT:
 		s->data_mode = false;
 		if (s->ops->send(s->conn, SL_LEG_BACKEND, ".\r\n", 3) != SL_OK ||
-		    relay_client_expect(&s->rc, j->slot) != SL_OK) {
+		    relay_client_expect(s->rc, j->slot) != SL_OK) {
 			finish_id(s, j->slot, false, SMTP_R_BACKEND_FAILED);
 			backend_drop(s, true);
 			return;
@@ -626,7 +631,7 @@ static void h_close(void *arg)
 		return;
 	s->closing = true;
 	if (s->bk == BK_READY && !s->data_mode && s->ihead == s->itail) {
-		relay_client_quit(&s->rc);
+		relay_client_quit(s->rc);
 		backend_drop(s, false);
 	} else {
 		backend_drop(s, true);
@@ -683,7 +688,7 @@ static int h_helo(void *arg, uint32_t slot, const char *name, bool esmtp, struct
 	s->tx_lost = false;
 	s->tx_skip_limits = false;
 	if (s->bk == BK_READY && s->bk_tx) {
-		relay_client_command(&s->rc, TAG_SILENT, "RSET\r\n", 6);
+		relay_client_command(s->rc, TAG_SILENT, "RSET\r\n", 6);
 		s->inflight[s->itail++ % RELAY_CLIENT_QUEUE] = (struct relay_inflight){ SMTP_CMD_RSET, TAG_SILENT };
 		s->bk_tx = false;
 	}
@@ -866,7 +871,7 @@ size_t relay_session_client_input(struct relay_session *s, const struct sl_rx *r
 void relay_session_backend_input(struct relay_session *s, const struct sl_rx *rx)
 {
 	if (s->bk == BK_HANDSHAKE || s->bk == BK_READY)
-		relay_client_input(&s->rc, rx->data, rx->len);
+		relay_client_input(s->rc, rx->data, rx->len);
 }
 
 void relay_session_backend_connected(struct relay_session *s, bool ok)
@@ -880,6 +885,11 @@ void relay_session_backend_connected(struct relay_session *s, bool ok)
 		backend_failed(s, SMTP_R_BACKEND_UNAVAIL, true);
 		return;
 	}
+	if (s->rc == NULL && (s->rc = malloc(sizeof(*s->rc))) == NULL) {
+		sl_err("session=%" PRIx64 " no memory for the backend leg", s->id);
+		backend_failed(s, SMTP_R_LOCAL_ERROR, false);
+		return;
+	}
 	memset(&p, 0, sizeof(p));
 	p.helo_name = s->cfg->hostname;
 	p.xclient = s->w->pool->slots[s->backend].cfg.xclient;
@@ -888,10 +898,10 @@ void relay_session_backend_connected(struct relay_session *s, bool ok)
 	p.info.local = s->local;
 	snprintf(p.info.helo, sizeof(p.info.helo), "%s", s->smtp.helo);
 	p.info.esmtp = s->smtp.esmtp;
-	relay_client_init(&s->rc, &p, &rc_ops, s);
+	relay_client_init(s->rc, &p, &rc_ops, s);
 	s->bk = BK_HANDSHAKE;
 	arm_backend_timer(s);
-	relay_client_connected(&s->rc);
+	relay_client_connected(s->rc);
 }
 
 void relay_session_leg_closed(struct relay_session *s, enum sl_leg leg, bool reset)
@@ -914,7 +924,7 @@ void relay_session_leg_closed(struct relay_session *s, enum sl_leg leg, bool res
 		sl_debug("session=%" PRIx64 " lost connection from %s", s->id, s->peer);
 		s->closing = true;
 		if (s->bk == BK_READY && !s->data_mode && s->ihead == s->itail) {
-			relay_client_quit(&s->rc);
+			relay_client_quit(s->rc);
 			backend_drop(s, false);
 		} else {
 			backend_drop(s, true);
@@ -997,6 +1007,8 @@ void relay_session_free(struct relay_session *s)
 	if (s->backend >= 0)
 		backend_pool_release(s->w->pool, s->backend);
 	s->backend = -1;
+	free(s->rc);
+	s->rc = NULL;
 	if (s->w->sessions > 0)
 		s->w->sessions--;
 	s->w->stressed = s->cfg->smtp.stress_sessions && s->w->sessions >= s->cfg->smtp.stress_sessions;
