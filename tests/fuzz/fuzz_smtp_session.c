@@ -98,8 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * By default the client waits for 354 after a DATA line, as RFC 2920
 		 * says, so that the fuzzer looks for other bugs; build with
 		 * -DFUZZ_RAW_SEGMENTS to cut segments anywhere. */
-		for (size_t j = off; j + 6 <= off + k; j++)
-			if (strncasecmp((const char *)data + j, "DATA\r\n", 6) == 0) {
+		for (size_t j = off >= 7 ? off - 5 : 2; j + 6 <= off + k; j++)
+			if (j + 6 > off && strncasecmp((const char *)data + j, "DATA\r\n", 6) == 0) {
 				k = j + 6 - off;
 				break;
 			}

@@ -202,6 +202,8 @@ static void mta_input(struct fake_conn *c, const uint8_t *p, size_t n)
 	struct fake_mta *m = &c->mta;
 	bool reset = false;
 
+	if (m->reset_pending)
+		return; /* the leg is being reset: nothing more is read */
 	for (size_t i = 0; i < n && !reset; i++) {
 		if (m->in_data) {
 			mta_data_byte(m, p[i], &reset);
