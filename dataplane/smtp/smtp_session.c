@@ -336,6 +336,7 @@ static void apply_answer(struct smtp_session *s, struct smtp_slot *sl, const str
 			s->rcpt_ok++;
 		break;
 	case SMTP_CMD_DATA:
+		s->data_pending = false;
 		if (a->ok && !a->close)
 			enter_data(s);
 		break;
@@ -576,8 +577,12 @@ static void execute(struct smtp_session *s, struct smtp_cmd *c)
 			reply_local(s, c->verb, false, SMTP_R_NEED_RCPT, false);
 		else if (s->rcpt_ok == 0)
 			reply_local(s, c->verb, false, SMTP_R_NO_VALID_RCPT, false);
-		else
+		else {
+			/* A barrier: bytes after DATA are message content if the answer
+			 * is 354, commands otherwise; nothing is framed until we know. */
+			s->data_pending = true;
 			decide(s, c->verb, c, do_data);
+		}
 		return;
 	case SMTP_CMD_RSET:
 		junk_command(s);
@@ -823,7 +828,8 @@ size_t smtp_session_input(struct smtp_session *s, const struct sl_rx *rx)
 			off += used;
 			continue;
 		}
-		if (s->line_ready || s->tail - s->head >= SMTP_SLOTS || s->state != SMTP_S_CMD)
+		if (s->line_ready || s->data_pending || s->tail - s->head >= SMTP_SLOTS ||
+		    s->state != SMTP_S_CMD)
 			break;
 		const uint8_t *p = rx->data + off;
 		size_t avail = rx->len - off;

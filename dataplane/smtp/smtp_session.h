@@ -120,6 +120,7 @@ struct smtp_session {
 	bool     esmtp;              /**< EHLO: client was told PIPELINING */
 	bool     shutdown;           /**< 421 at the next command */
 	bool     in_tx;              /**< MAIL given (accepted or pending) */
+	bool     data_pending;       /**< DATA awaits its answer: what follows may be content */
 	bool     tx_smtputf8;
 	uint32_t tx;                 /**< transaction number, bumped at MAIL/RSET/EHLO/end */
 	uint32_t rcpt_given;         /**< RCPTs in this transaction (for the limit) */
