@@ -1,0 +1,355 @@
+/* tcp-t.h - types of the per-lcore userspace TCP stack (TCB, segments, counters, stack). */
+#ifndef TCP_T_H
+#define TCP_T_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/timer_wheel.h"
+
+/* RFC 9293 section 3.3.2. The order is used by tcp_state_synced(). */
+enum tcp_state {
+	TCP_CLOSED = 0,
+	TCP_LISTEN,
+	TCP_SYN_SENT,
+	TCP_SYN_RCVD,
+	TCP_ESTABLISHED,
+	TCP_FIN_WAIT_1,
+	TCP_FIN_WAIT_2,
+	TCP_CLOSE_WAIT,
+	TCP_CLOSING,
+	TCP_LAST_ACK,
+	TCP_TIME_WAIT,   /**< only in counters: TIME-WAIT lives in struct tcp_tw_entry */
+	TCP_STATE_COUNT
+};
+
+/* Header flags (RFC 9293 section 3.1). */
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_URG 0x20
+
+#define TCP_HDR_LEN     20
+#define TCP_OPT_MAX     40
+
+/* Why a connection ended, passed to the closed callback. */
+enum tcp_close_reason {
+	TCP_CLOSE_NORMAL = 0,  /**< both FINs exchanged and acknowledged */
+	TCP_CLOSE_RESET,       /**< the peer sent an acceptable RST */
+	TCP_CLOSE_REFUSED,     /**< RST in answer to our SYN */
+	TCP_CLOSE_TIMEOUT,     /**< retransmissions exhausted, or FIN-WAIT-2 timeout */
+	TCP_CLOSE_ABORTED,     /**< tcp_abort(), or tcp_close() before established */
+};
+
+/* Why a segment was dropped (counters). */
+enum tcp_drop {
+	TCP_DROP_SHORT = 0,     /**< shorter than the header, or bad data offset */
+	TCP_DROP_BAD_OPT,       /**< option length 0/1, or running past the header */
+	TCP_DROP_BAD_FLAGS,     /**< SYN+RST, SYN+FIN, no flags at all */
+	TCP_DROP_NO_CONN,       /**< closed port (an RST may be sent) */
+	TCP_DROP_NOT_ACCEPTABLE,/**< outside the receive window */
+	TCP_DROP_PAWS,          /**< RFC 7323 PAWS: timestamp older than TS.Recent */
+	TCP_DROP_BAD_ACK,       /**< RFC 5961 5.2: ACK outside the acceptable range */
+	TCP_DROP_RST_WINDOW,    /**< RST in window but not exact (challenge ACK sent) */
+	TCP_DROP_SYN_SYNCED,    /**< SYN in a synchronized state (challenge ACK sent) */
+	TCP_DROP_NO_ACK,        /**< no ACK bit in a synchronized state */
+	TCP_DROP_SYN_BACKLOG,   /**< listener's SYN-RCVD count at its bound */
+	TCP_DROP_TABLE_FULL,    /**< no free TCB */
+	TCP_DROP_OOO_FULL,      /**< out-of-order queue at its bound */
+	TCP_DROP_RCVQ_FULL,     /**< no receive queue slot for unconsumed data */
+	TCP_DROP_LISTEN,        /**< segment to a listener that is not a SYN */
+	TCP_DROP_SYN_SENT,      /**< unacceptable segment in SYN-SENT */
+	TCP_DROP_TIME_WAIT,     /**< absorbed by a TIME-WAIT entry */
+	TCP_DROP_COUNT
+};
+
+struct tcp_counters {
+	uint64_t seg_in, seg_out;
+	uint64_t bytes_in, bytes_out;     /**< payload bytes, retransmissions included */
+	uint64_t retransmits;             /**< segments sent again (RTO, go-back) */
+	uint64_t rto_fired, persist_probes;
+	uint64_t delayed_acks;            /**< ACKs sent by the delayed-ACK timer */
+	uint64_t challenge_acks, challenge_acks_limited;
+	uint64_t rst_sent, rst_limited;
+	uint64_t ooo_queued;
+	uint64_t accepted, connected;     /**< passive and active opens completed */
+	uint64_t timeouts;                /**< connections ended by TCP_CLOSE_TIMEOUT */
+	uint64_t tw_reused, tw_recycled;  /**< TIME-WAIT reused by a new SYN / evicted early */
+	uint64_t rtt_samples;
+	uint64_t drops[TCP_DROP_COUNT];
+	uint64_t conns[TCP_STATE_COUNT];  /**< connections now in each state */
+};
+
+/*
+ * The 4-tuple, local first. Addresses are 16 bytes whatever the family
+ * (IPv4 in the first 4, the rest zero) so one compare and one hash cover
+ * both families without branches.
+ */
+struct tcp_tuple {
+	uint8_t  laddr[16];
+	uint8_t  raddr[16];
+	uint16_t lport, rport;   /**< host byte order */
+	uint8_t  family;         /**< SL_AF_INET or SL_AF_INET6 */
+	uint8_t  pad[3];
+};
+
+/* What the IP layer hands the stack: one received segment. */
+struct tcp_seg_in {
+	uint8_t        family;     /**< SL_AF_INET or SL_AF_INET6 */
+	const uint8_t *saddr;      /**< remote address (4 or 16 bytes, network order) */
+	const uint8_t *daddr;      /**< local address */
+	const uint8_t *tcp;        /**< TCP header; its checksum was checked below us */
+	uint32_t       len;        /**< header + payload */
+	void          *owner;      /**< the buffer holding it (an rte_mbuf); see ops.hold */
+};
+
+/*
+ * What the stack hands the port layer: one segment to build and send. The
+ * payload is up to two pieces of a send buffer (it is a ring); all pointers
+ * are valid only during the output call, so the port layer copies them into
+ * its mbuf (or, later, attaches them as external buffers).
+ */
+struct tcp_seg_out {
+	const struct tcp_tuple *tuple;  /**< source = local, destination = remote */
+	uint32_t       seq, ack;
+	uint16_t       wnd;             /**< the header's window field, already scaled */
+	uint8_t        flags;
+	uint8_t        optlen;          /**< multiple of 4, <= TCP_OPT_MAX */
+	const uint8_t *opts;
+	const uint8_t *data[2];
+	uint32_t       dlen[2];
+	uint32_t       len;             /**< dlen[0] + dlen[1] */
+};
+
+struct tcp_conn;
+struct tcp_stack;
+
+/*
+ * The application's side of one connection. All are optional. They run
+ * from inside tcp_input(), tcp_advance() or an API call; they may call
+ * tcp_send/close/abort/recv_resume on this or other connections.
+ *
+ * data: `len` in-order bytes at p, held by `owner`. Returns how many it
+ * consumed (0..len). What it leaves stays queued in the stack (the owner is
+ * held), shrinks the receive window, and is offered again after
+ * tcp_recv_resume() or the next arrival. p is valid only during the call.
+ */
+struct tcp_conn_cbs {
+	void     (*established)(struct tcp_conn *c, void *user);
+	uint32_t (*data)(struct tcp_conn *c, void *user, const uint8_t *p, uint32_t len, void *owner);
+	void     (*eof)(struct tcp_conn *c, void *user);       /**< peer's FIN, after all its data */
+	void     (*writable)(struct tcp_conn *c, void *user);  /**< send space came back after SL_AGAIN */
+	/* Called exactly once per connection the application knows; c is
+	 * invalid once it returns. */
+	void     (*closed)(struct tcp_conn *c, void *user, enum tcp_close_reason why);
+};
+
+/*
+ * The port layer's side of the stack.
+ * output:  send one segment (see struct tcp_seg_out).
+ * hold:    the stack keeps a reference to a received buffer past the input
+ *          call (unconsumed or out-of-order data): take a reference
+ *          (rte_mbuf_refcnt_update(m, 1)).
+ * release: the stack drops one such reference.
+ * The caller of tcp_input() keeps and frees its own reference as usual.
+ */
+struct tcp_stack_ops {
+	void (*output)(void *ctx, const struct tcp_seg_out *s);
+	void (*hold)(void *ctx, void *owner);
+	void (*release)(void *ctx, void *owner);
+};
+
+/* Listener: accept() is called when a passive open completes; it calls
+ * tcp_conn_set_cbs() and returns SL_OK, or anything else to reset it. */
+typedef int (*tcp_accept_fn)(void *lctx, struct tcp_conn *c);
+
+struct tcp_config {
+	uint32_t max_conns;        /**< TCBs in the pool (fixed at init) */
+	uint32_t max_tw;           /**< TIME-WAIT entries */
+	uint32_t snd_buf;          /**< send buffer per connection, bytes (power of two) */
+	uint32_t rcv_space;        /**< default receive space per connection, bytes */
+	uint32_t rcv_space_max;    /**< the most tcp_set_rcv_space() may grant: sets the window scale */
+	uint16_t mss;              /**< MSS we advertise (MTU - 40 for IPv4) */
+	uint16_t init_cwnd_segs;   /**< fixed initial window, in segments (RFC 6928: 10) */
+	uint32_t rto_init_ms, rto_min_ms, rto_max_ms;
+	uint32_t max_retries;      /**< RTO expiries of one segment before abort */
+	uint32_t syn_retries;      /**< the same for SYN and SYN-ACK */
+	uint32_t delack_ms;
+	uint32_t msl_ms;           /**< TIME-WAIT lasts 2 * MSL */
+	uint32_t fin_wait2_ms;
+	uint32_t persist_min_ms, persist_max_ms;
+	uint32_t syn_backlog;      /**< SYN-RCVD connections per listener */
+	uint32_t challenge_acks_per_s; /**< RFC 5961 section 7 */
+	uint32_t rsts_per_s;       /**< RSTs to closed ports */
+	uint32_t wheel_slots;
+	uint64_t key[2];           /**< secret for ISNs, timestamps and the table hash */
+	bool     timestamps;       /**< offer RFC 7323 timestamps on active opens */
+	bool     window_scale;     /**< offer RFC 7323 window scaling */
+};
+
+/* One piece of received data the stack keeps (zero copy: a view into an owner). */
+struct tcp_rq_ent {
+	const uint8_t *data;
+	void          *owner;
+	uint32_t       seq;
+	uint32_t       len;
+};
+
+/* Receive queue bound: in-order unconsumed pieces plus out-of-order ones. */
+#define TCP_RQ_MAX  16
+#define TCP_OOO_MAX 8
+
+/* tcp_conn.flags */
+#define TF_TS           0x0001u  /**< timestamps negotiated */
+#define TF_WS           0x0002u  /**< window scaling negotiated */
+#define TF_SACK_OK      0x0004u  /**< peer allows SACK (recorded, unused yet) */
+#define TF_PASSIVE      0x0008u  /**< opened by a listener */
+#define TF_FIN_QUEUED   0x0010u  /**< tcp_close(): FIN follows the queued data */
+#define TF_FIN_ACKED    0x0020u
+#define TF_FIN_RCVD     0x0040u  /**< peer's FIN consumed in sequence */
+#define TF_EOF_DONE     0x0080u  /**< eof callback delivered */
+#define TF_WANT_WRITE   0x0100u  /**< tcp_send() said SL_AGAIN */
+#define TF_ACK_NOW      0x0200u
+#define TF_RTT_TIMING   0x0400u  /**< Karn: timing rtt_seq (no timestamps) */
+#define TF_SYN_RTX      0x0800u  /**< our SYN was retransmitted (RFC 6298 5.7) */
+#define TF_OOO_FIN      0x1000u  /**< a FIN arrived beyond a hole, at ooo_fin_seq */
+#define TF_ACCEPTED     0x2000u  /**< the application knows this connection */
+#define TF_IN_DELIVER   0x4000u  /**< inside the data callback loop */
+
+enum tcp_rtx_mode { TCP_RTX_NONE = 0, TCP_RTX_RTO, TCP_RTX_PERSIST, TCP_RTX_FW2 };
+
+/*
+ * The TCB. Laid out for the per-segment path: the first cache line holds
+ * what the acceptability test, ACK processing and output read on every
+ * segment; the tuple (compared on lookup) is the second; timers, callbacks
+ * and the receive queue, touched less often, come after.
+ */
+struct tcp_conn {
+	/* --- cache line 0: per-segment state --- */
+	struct tcp_conn *hnext;       /**< hash chain / free list / zombie list */
+	uint32_t snd_una, snd_nxt;
+	uint32_t snd_max;             /**< highest sequence sent (snd_nxt rewinds on RTO) */
+	uint32_t snd_wnd;             /**< peer's window, bytes (scaled) */
+	uint32_t snd_wl1, snd_wl2;    /**< segment seq/ack of the last window update */
+	uint32_t rcv_nxt;
+	uint32_t rcv_adv;             /**< right edge we advertised: never moves left */
+	uint32_t ts_recent;           /**< RFC 7323 TS.Recent */
+	uint32_t ts_offset;           /**< per-connection TSval offset (RFC 7323 5.4) */
+	uint32_t last_ack_sent;
+	uint32_t cwnd;                /**< fixed initial window for now; RFC 5681 later */
+	uint16_t flags;
+	uint16_t mss;                 /**< payload per segment we send (options excluded) */
+	uint8_t  state;
+	uint8_t  snd_wscale, rcv_wscale;
+	uint8_t  retries;             /**< RTO expiries since the last progress */
+
+	/* --- cache line 1: identity --- */
+	struct tcp_tuple tuple;
+	uint32_t sbuf_seq;            /**< sequence of the first byte in the send buffer */
+	uint32_t sbuf_len;            /**< bytes in it (unacked + unsent) */
+	uint32_t sbuf_head;           /**< ring offset of sbuf_seq's byte */
+	uint32_t rcv_space;           /**< bytes the application lets us hold */
+	uint32_t rcv_buffered;        /**< in-order bytes held, not yet consumed */
+	uint32_t rcv_unacked;         /**< bytes received since our last ACK (delayed ACK) */
+	uint16_t rcv_mss;             /**< largest payload seen: "full-sized" for delayed ACK */
+	uint8_t  rq_n;                /**< entries in rq (in-order first, then out-of-order) */
+	uint8_t  rtx_mode;            /**< what rtx_timer is armed for */
+
+	/* --- RTT and congestion state --- */
+	uint32_t srtt8, rttvar4;      /**< RFC 6298 SRTT * 8, RTTVAR * 4, milliseconds */
+	uint32_t rto;                 /**< ms, before backoff */
+	uint32_t rto_cur;             /**< ms, with backoff */
+	uint32_t rtt_seq;             /**< Karn: segment being timed */
+	uint32_t max_snd_wnd;         /**< RFC 5961 5.2 MAX.SND.WND */
+	uint32_t ssthresh;            /**< reserved for RFC 5681 */
+	uint16_t dupacks;             /**< reserved for RFC 5681/6582 fast retransmit */
+	uint16_t rq_ooo;              /**< out-of-order entries among rq */
+	uint64_t rtt_start;           /**< Karn: when rtt_seq was sent */
+	uint64_t ts_recent_age;       /**< when ts_recent was set (PAWS 24-day rule) */
+	uint32_t iss, irs;
+	uint32_t want_space;          /**< writable fires when this much is free */
+	uint32_t ooo_fin_seq;
+	uint32_t persist_cur;         /**< persist interval, ms, with backoff */
+
+	/* --- cold --- */
+	uint8_t                   *sbuf;      /**< ring of cfg.snd_buf bytes */
+	struct tw_timer            rtx_timer; /**< RTO, persist or FIN-WAIT-2 (exclusive) */
+	struct tw_timer            dack_timer;
+	const struct tcp_conn_cbs *cbs;
+	void                      *user;
+	struct tcp_stack          *stack;
+	struct tcp_listener       *listener;  /**< SYN-RCVD of a passive open */
+	struct tcp_rq_ent          rq[TCP_RQ_MAX];
+};
+
+/* A compact TIME-WAIT record (RFC 9293 3.10.7.4): what answering a
+ * retransmitted FIN and judging a new SYN need, nothing more. */
+struct tcp_tw_entry {
+	struct tcp_tuple tuple;
+	uint32_t snd_nxt, rcv_nxt;
+	uint32_t ts_recent, ts_offset;
+	uint64_t expire;
+	uint32_t hnext;    /**< index in the hash chain, TCP_TW_NONE at the end */
+	uint16_t wnd;      /**< window field to put in our ACKs */
+	uint8_t  has_ts;
+	uint8_t  live;     /**< 0: slot dead (expired, reused, or moved to the tail) */
+};
+
+#define TCP_TW_NONE UINT32_MAX
+
+/*
+ * TIME-WAIT table: every entry lasts exactly 2 MSL from its (re)start, so
+ * insertion order is expiry order and a ring of entries needs no timers:
+ * tcp_advance() pops the head while it is due. A full ring evicts its
+ * oldest entry early (counted), so the bound holds under any close rate.
+ */
+struct tcp_tw_table {
+	struct tcp_tw_entry *ents;
+	uint32_t *buckets;
+	uint32_t  bmask;
+	uint32_t  cap, head, count;  /**< ring: [head, head + count) */
+	uint32_t  live;
+};
+
+struct tcp_listener {
+	uint16_t      port;      /**< 0: free slot */
+	uint32_t      syn_count; /**< SYN-RCVD connections */
+	tcp_accept_fn accept;
+	void         *lctx;
+};
+
+/* Few listening ports on an SMTP edge (25, 587, 465): a linear scan of a
+ * small array beats a hash here and costs nothing for established flows. */
+#define TCP_LISTEN_MAX 8
+
+/* A token bucket refilled once a second: RFC 5961 7 challenge ACKs, RSTs. */
+struct tcp_ratelimit {
+	uint64_t window_start;
+	uint32_t count;
+	uint32_t limit;
+};
+
+struct tcp_stack {
+	struct tcp_config        cfg;
+	const struct tcp_stack_ops *ops;
+	void                    *ctx;
+	uint64_t                 now;       /**< ms, virtual or real: set by tcp_advance() */
+	struct tw_wheel          wheel;
+	struct tcp_conn        **buckets;
+	uint32_t                 bmask;
+	uint32_t                 depth;     /**< nested API entries; zombies freed at 0 */
+	struct tcp_conn         *pool;
+	uint8_t                 *sbufs;
+	struct tcp_conn         *free_list;
+	struct tcp_conn         *zombies;
+	struct tcp_tw_table      tw;
+	struct tcp_listener      listeners[TCP_LISTEN_MAX];
+	struct tcp_ratelimit     chack_rl, rst_rl;
+	uint64_t                 hash_seed;
+	struct tcp_counters      cnt;
+};
+
+#endif

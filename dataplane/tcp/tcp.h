@@ -1,0 +1,82 @@
+/* tcp.h - the per-lcore userspace TCP stack: what the port/flow layer and the session adapter call. */
+#ifndef TCP_H
+#define TCP_H
+
+#include "tcp-t.h"
+
+/*
+ * One stack per lcore, never shared: no locks. Every TCB, send buffer,
+ * TIME-WAIT entry and timer is allocated by tcp_stack_new(); nothing is
+ * allocated after that. Sans-IO: segments come in through tcp_input(),
+ * go out through ops->output, and time moves only through tcp_advance().
+ *
+ * Left for later steps of issue 3: congestion control past a fixed initial
+ * window (RFC 5681 slow start and congestion avoidance, RFC 6582 NewReno
+ * fast retransmit: cwnd, ssthresh and dupacks are already in the TCB), SYN
+ * cookies (RFC 4987), use of SACK (RFC 2018; SACK-permitted is parsed and
+ * recorded), keepalive.
+ */
+
+void tcp_config_defaults(struct tcp_config *cfg);
+
+/* NULL when out of memory or a bad config (snd_buf not a power of two). */
+struct tcp_stack *tcp_stack_new(const struct tcp_config *cfg, const struct tcp_stack_ops *ops,
+				void *ctx, uint64_t now_ms);
+/* Releases every held buffer; no callbacks run. */
+void tcp_stack_free(struct tcp_stack *st);
+
+/* Feed one received segment. The stack uses st->now as the time. */
+void tcp_input(struct tcp_stack *st, const struct tcp_seg_in *seg);
+/* Move time forward: fire RTO, delayed ACK, persist, FIN-WAIT-2 timers and
+ * expire TIME-WAIT entries. Call it once per loop iteration. */
+void tcp_advance(struct tcp_stack *st, uint64_t now_ms);
+/* ms until something may be due, -1 when nothing is (for a poll timeout). */
+int64_t tcp_next_timeout(const struct tcp_stack *st);
+
+/* Listen on a local port (any local address). SL_OK, SL_ERROR (table full
+ * or port taken). */
+int  tcp_listen(struct tcp_stack *st, uint16_t port, tcp_accept_fn accept, void *lctx);
+void tcp_unlisten(struct tcp_stack *st, uint16_t port);
+
+/*
+ * Active open from local (address and the source port the flow steering
+ * layer chose) to remote. NULL when the tuple is in use (or in TIME-WAIT:
+ * pick another port) or the pool is empty. cbs->established comes when the
+ * handshake completes, cbs->closed(TCP_CLOSE_REFUSED/TIMEOUT) if it fails.
+ */
+struct tcp_conn *tcp_connect(struct tcp_stack *st, uint8_t family,
+			     const uint8_t *laddr, uint16_t lport,
+			     const uint8_t *raddr, uint16_t rport,
+			     const struct tcp_conn_cbs *cbs, void *user);
+
+void tcp_conn_set_cbs(struct tcp_conn *c, const struct tcp_conn_cbs *cbs, void *user);
+
+/* Queue len bytes (copied into the send buffer), all or nothing.
+ * SL_OK; SL_AGAIN: not enough space now (writable comes later);
+ * SL_ERROR: the connection cannot send (closing) or len exceeds the buffer. */
+int tcp_send(struct tcp_conn *c, const void *buf, uint32_t len);
+uint32_t tcp_send_space(const struct tcp_conn *c);
+/* Bytes queued and not yet acknowledged (sl_transport_ops.pending). */
+uint32_t tcp_pending(const struct tcp_conn *c);
+
+/* FIN after the queued data (half close: data still arrives). The closed
+ * callback comes when the close completes. Before ESTABLISHED it aborts. */
+void tcp_close(struct tcp_conn *c);
+/* RST now, queued data dropped; the closed callback runs before it returns. */
+void tcp_abort(struct tcp_conn *c);
+
+/* How many received bytes the application lets the stack hold: the receive
+ * window. Clamped to what the window scale of the connection can express. */
+void tcp_set_rcv_space(struct tcp_conn *c, uint32_t bytes);
+/* Offer queued, unconsumed data again (the application can take more). */
+void tcp_recv_resume(struct tcp_conn *c);
+
+static inline enum tcp_state tcp_conn_state(const struct tcp_conn *c) { return (enum tcp_state)c->state; }
+static inline const struct tcp_tuple *tcp_conn_tuple(const struct tcp_conn *c) { return &c->tuple; }
+const char *tcp_state_name(enum tcp_state s);
+
+/* Write the header of s (20 + optlen bytes) into hdr, checksum zero; the
+ * port layer fills the checksum or offloads it. Returns the length. */
+uint32_t tcp_build_header(const struct tcp_seg_out *s, uint8_t *hdr);
+
+#endif

@@ -1,0 +1,97 @@
+/* tcp_priv.h - what the stack's files share and nobody else calls. */
+#ifndef TCP_PRIV_H
+#define TCP_PRIV_H
+
+#include "tcp.h"
+#include "tcp_seq.h"
+#include "util/sl_status.h"
+
+#define TCP_MIN_MSS     64     /* a peer MSS below this is clamped: tiny segments are an attack */
+#define TCP_DEFAULT_MSS 536    /* RFC 9293 3.7.1 when the SYN has no MSS option */
+#define TCP_MAX_WSCALE  14     /* RFC 7323 2.3 */
+#define TCP_PAWS_IDLE_MS (24ull * 24 * 3600 * 1000) /* RFC 7323 5.5: TS.Recent invalid after 24 days */
+
+#define container_of_tcp(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+
+/* Parsed options (RFC 9293 3.2, RFC 7323, RFC 2018). */
+struct tcp_opts {
+	uint16_t mss;
+	uint8_t  wscale;
+	uint8_t  has_mss, has_ws, has_ts, sack_ok;
+	uint32_t tsval, tsecr;
+};
+
+/* A parsed incoming segment. */
+struct tcp_seg {
+	struct tcp_tuple tuple;     /* local = destination of the segment */
+	uint32_t seq, ack;
+	uint32_t len;               /* payload */
+	uint16_t wnd;               /* raw field */
+	uint8_t  flags;
+	const uint8_t *data;
+	void    *owner;
+	struct tcp_opts opt;
+};
+
+/* tcp_opt.c */
+int      tcp_parse_opts(const uint8_t *p, uint32_t len, bool syn, struct tcp_opts *o);
+uint32_t tcp_build_syn_opts(uint8_t *p, uint16_t mss, int wscale, bool ts, uint32_t tsval, uint32_t tsecr);
+uint32_t tcp_build_ts_opt(uint8_t *p, uint32_t tsval, uint32_t tsecr);
+
+/* tcp_table.c */
+uint32_t         tcp_tuple_hash(const struct tcp_stack *st, const struct tcp_tuple *t);
+struct tcp_conn *tcp_conn_lookup(struct tcp_stack *st, const struct tcp_tuple *t);
+void             tcp_conn_insert(struct tcp_stack *st, struct tcp_conn *c);
+void             tcp_conn_remove(struct tcp_stack *st, struct tcp_conn *c);
+struct tcp_listener *tcp_listener_find(struct tcp_stack *st, uint16_t port);
+int              tcp_tw_init(struct tcp_tw_table *tw, uint32_t cap);
+void             tcp_tw_fini(struct tcp_tw_table *tw);
+struct tcp_tw_entry *tcp_tw_lookup(struct tcp_stack *st, const struct tcp_tuple *t);
+struct tcp_tw_entry *tcp_tw_add(struct tcp_stack *st, const struct tcp_tuple *t);
+void             tcp_tw_remove(struct tcp_stack *st, struct tcp_tw_entry *e);
+struct tcp_tw_entry *tcp_tw_restart(struct tcp_stack *st, struct tcp_tw_entry *e);
+void             tcp_tw_expire(struct tcp_stack *st);
+
+/* tcp_stack.c */
+void tcp_enter(struct tcp_stack *st);
+void tcp_leave(struct tcp_stack *st);
+void tcp_set_state(struct tcp_conn *c, enum tcp_state s);
+struct tcp_conn *tcp_conn_alloc(struct tcp_stack *st, const struct tcp_tuple *t);
+void tcp_conn_release(struct tcp_conn *c, enum tcp_close_reason why);
+void tcp_enter_time_wait(struct tcp_conn *c);
+uint32_t tcp_isn(struct tcp_stack *st, const struct tcp_tuple *t, uint32_t *ts_offset);
+bool tcp_ratelimit_ok(struct tcp_stack *st, struct tcp_ratelimit *rl);
+void tcp_deliver(struct tcp_conn *c);
+void tcp_rq_release_all(struct tcp_conn *c);
+
+/* tcp_output.c */
+static inline uint32_t tcp_ts_now(const struct tcp_conn *c) { return (uint32_t)c->stack->now + c->ts_offset; }
+void tcp_output(struct tcp_conn *c);
+void tcp_output_force(struct tcp_conn *c);
+void tcp_send_syn(struct tcp_conn *c);
+void tcp_send_ack(struct tcp_conn *c);
+void tcp_send_challenge_ack(struct tcp_conn *c);
+void tcp_send_rst_conn(struct tcp_conn *c);
+void tcp_send_rst_reply(struct tcp_stack *st, const struct tcp_seg *s, bool limit);
+void tcp_send_tw_ack(struct tcp_stack *st, const struct tcp_tw_entry *e);
+void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len);
+uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool force);
+bool tcp_window_update_due(const struct tcp_conn *c);
+
+/* tcp_timer.c */
+void tcp_timers_init(struct tcp_conn *c);
+void tcp_timers_stop(struct tcp_conn *c);
+void tcp_rto_arm(struct tcp_conn *c);
+void tcp_rtx_stop(struct tcp_conn *c);
+void tcp_persist_arm(struct tcp_conn *c);
+void tcp_fw2_arm(struct tcp_conn *c);
+void tcp_dack_arm(struct tcp_conn *c);
+void tcp_dack_cancel(struct tcp_conn *c);
+void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_ms);
+
+/* tcp_input.c */
+void tcp_input_seg(struct tcp_stack *st, struct tcp_seg *s);
+
+static inline bool tcp_state_synced(uint8_t s) { return s >= TCP_ESTABLISHED; }
+
+#endif
