@@ -405,6 +405,9 @@ static void data_input(struct tcp_conn *c, struct tcp_seg *s)
 	if (len > 0) {
 		unsigned inq = c->rq_n - c->rq_ooo;
 
+		if (c->rq_ooo > 0)
+			filled = true;             /* it fills (part of) the hole */
+
 		if (inq == 0 && c->rq_n < TCP_RQ_MAX && (c->flags & TF_ACCEPTED) &&
 		    !(c->flags & TF_IN_DELIVER) && cbs != NULL && cbs->data != NULL) {
 			uint32_t n;
@@ -440,7 +443,8 @@ static void data_input(struct tcp_conn *c, struct tcp_seg *s)
 	} else if (c->rq_ooo > 0) {
 		uint32_t before = c->rcv_nxt;
 		fin_now = reassemble(c);
-		filled = c->rcv_nxt != before;
+		if (c->rcv_nxt != before)
+			filled = true;
 	}
 	if (filled)
 		c->flags |= TF_ACK_NOW;                /* RFC 5681 4.2: a filled hole is ACKed at once */
