@@ -373,6 +373,8 @@ int tcp_send(struct tcp_conn *c, const void *buf, uint32_t len)
 	    (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT &&
 	     c->state != TCP_SYN_SENT && c->state != TCP_SYN_RCVD))
 		return SL_ERROR;
+	if (len == 0)
+		return SL_OK;
 	if (len > size - c->sbuf_len) {
 		c->flags |= TF_WANT_WRITE;
 		c->want_space = len;

@@ -30,7 +30,8 @@ static void out_cb(void *ctx, const struct tcp_seg_out *s)
 	o->sport = s->tuple->lport;
 	o->dport = s->tuple->rport;
 	CU_ASSERT_FATAL(s->len <= sizeof(o->data));
-	memcpy(o->data, s->data[0], s->dlen[0]);
+	if (s->dlen[0])
+		memcpy(o->data, s->data[0], s->dlen[0]);
 	if (s->dlen[1])
 		memcpy(o->data + s->dlen[0], s->data[1], s->dlen[1]);
 	o->rawlen = tcp_build_header(s, o->raw);
