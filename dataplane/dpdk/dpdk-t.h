@@ -1,0 +1,84 @@
+/* dpdk-t.h - the dataplane's internal types: ports, per-lcore state, the dataplane object. */
+#ifndef DPDK_T_H
+#define DPDK_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "dpdk/dpdk.h"
+#include "dpdk/dpdk_stats.h"
+#include "net/net_arp.h"
+#include "net/net_if.h"
+#include "net/net_input.h"
+
+#define DPDK_PORT_MAX     CFG_DPDK_PORT_MAX
+#define DPDK_WORKER_MAX   64
+#define DPDK_BURST        32                 /**< RX and TX burst size (l2fwd/l3fwd use 32) */
+#define DPDK_TXQ_MAX      (2 * DPDK_BURST)   /**< TX buffer: one burst plus what a short tx_burst left */
+#define DPDK_NB_RXD       1024
+#define DPDK_NB_TXD       1024
+#define DPDK_POOL_CACHE   256                /**< per-lcore mempool cache */
+#define DPDK_ARP_ENTRIES  1024               /**< neighbour cache per (lcore, port): 64 KB */
+#define DPDK_ARP_TICK_MS  100
+
+/* One port, configured by the main thread, then read-only for the workers. */
+struct dpdk_port {
+	struct dpdk_port_info info;
+	struct net_if         ifp;   /**< shared by every lcore of the port (net_if.h contract) */
+	uint16_t              nb_rxd, nb_txd;
+	bool                  started;
+};
+
+/* Frames waiting for one tx_burst. m[0..n) are ours until tx_burst takes them. */
+struct dpdk_txq {
+	uint16_t         n;
+	struct rte_mbuf *m[DPDK_TXQ_MAX];
+};
+
+struct dpdk_lcore;
+
+/* What one lcore keeps per port: its queue, its ARP cache, its TX buffer, net_input's context. */
+struct dpdk_lcore_port {
+	struct dpdk_lcore     *lc;
+	const struct dpdk_port *port;
+	uint16_t               port_id;
+	uint16_t               queue_id;
+	struct net_ctx         nc;
+	struct net_arp_cache   arp;
+	struct net_arp_entry  *arp_tab;   /**< rte_zmalloc_socket on the lcore's node */
+	struct dpdk_txq        txq;
+} __rte_cache_aligned;
+
+/*
+ * Everything one worker touches per packet, on its own NUMA node and cache
+ * lines (l2fwd's lcore_queue_conf idea): no other lcore writes here; the
+ * control thread only reads st (dpdk_stats.h).
+ */
+struct dpdk_lcore {
+	unsigned            lcore_id;
+	unsigned            idx;          /**< worker number = queue id on every port */
+	int                 socket;
+	struct rte_mempool *pool;         /**< mbufs of this lcore's socket */
+	const int          *quit;         /**< the dataplane's quit flag */
+	uint64_t            tsc_per_ms;
+	unsigned            nports;
+	struct dpdk_stats   st __rte_cache_aligned;
+	struct dpdk_lcore_port ports[DPDK_PORT_MAX];
+} __rte_cache_aligned;
+
+struct dpdk_dp {
+	int                 quit;         /**< set by dpdk_dp_stop, read by every worker */
+	bool                launched;
+	unsigned            nports;
+	struct dpdk_port    ports[DPDK_PORT_MAX];
+	unsigned            nworkers;
+	struct dpdk_lcore  *lcores[DPDK_WORKER_MAX];
+	struct rte_mempool *pools[RTE_MAX_NUMA_NODES];
+};
+
+#endif

@@ -1,0 +1,66 @@
+/* dpdk.h - the DPDK dataplane as main.c sees it: create ports and workers, launch, stop, destroy. */
+#ifndef DPDK_H
+#define DPDK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "dpdk/dpdk_eal.h"
+#include "dpdk/dpdk_stats.h"
+#include "net/net_eth.h"
+
+/*
+ * This header needs no DPDK header, so its users do not inherit DPDK's
+ * compiler flags (-include rte_config.h, -march): only dataplane/dpdk does.
+ */
+
+struct dpdk_dp;
+
+/* Port capabilities found at configure time, for the net and TCP layers. */
+#define DPDK_CAP_RSS          0x01u   /**< RSS on, symmetric Toeplitz key */
+#define DPDK_CAP_TX_IP_CSUM   0x02u   /**< the NIC fills IPv4 header checksums */
+#define DPDK_CAP_TX_TCP_CSUM  0x04u   /**< the NIC fills TCP checksums (pseudo-header pre-filled) */
+#define DPDK_CAP_RX_IP_CSUM   0x08u   /**< the NIC checks IPv4 header checksums */
+#define DPDK_CAP_RX_TCP_CSUM  0x10u   /**< the NIC checks TCP checksums */
+
+#define DPDK_RSS_KEY_MAX 64
+
+struct dpdk_port_info {
+	uint16_t       port_id;
+	uint16_t       nb_queues;   /**< RX/TX queue pairs, one per worker */
+	uint16_t       mtu;
+	uint32_t       caps;        /**< DPDK_CAP_* */
+	uint64_t       rss_hf;      /**< RTE_ETH_RSS_* in use, 0 without RSS */
+	uint8_t        rss_key_len;
+	uint8_t        rss_key[DPDK_RSS_KEY_MAX];   /**< for software Toeplitz (flow steering) */
+	struct net_mac mac;
+	char           name[64];    /**< device: PCI address or vdev name */
+	char           driver[32];
+};
+
+/*
+ * dpdk_dp_create - after dpdk_eal_init: configure and start the ports of
+ * cd (cfg port N = DPDK port id N, in the order EAL found the devices of its
+ * -a / --vdev arguments), one RX/TX queue pair per worker lcore (every EAL
+ * lcore but the main one), an mbuf pool per socket of cd->mbufs mbufs, and
+ * a per-lcore context for each worker. Nothing runs yet. SL_OK with *dpp
+ * set, or SL_ERROR with err naming the port, the numbers and a fix.
+ */
+int dpdk_dp_create(struct dpdk_dp **dpp, const struct cfg_dpdk *cd, char *err, size_t errlen);
+
+/* dpdk_dp_launch - start the run-to-completion loop on every worker lcore. SL_OK or SL_ERROR. */
+int dpdk_dp_launch(struct dpdk_dp *dp, char *err, size_t errlen);
+
+/* dpdk_dp_stop - raise the quit flag and wait for every worker to return (idempotent). */
+void dpdk_dp_stop(struct dpdk_dp *dp);
+
+/* dpdk_dp_destroy - stop, then stop and close the ports and free pools and lcore state (NULL ok). */
+void dpdk_dp_destroy(struct dpdk_dp *dp);
+
+unsigned dpdk_dp_nworkers(const struct dpdk_dp *dp);
+unsigned dpdk_dp_nports(const struct dpdk_dp *dp);
+/* dpdk_dp_port_info - what port i (0 <= i < nports, config order) is. SL_OK or SL_ERROR. */
+int dpdk_dp_port_info(const struct dpdk_dp *dp, unsigned i, struct dpdk_port_info *pi);
+
+#endif

@@ -1,0 +1,357 @@
+/* dpdk_lcore.c - the per-lcore run-to-completion loop: RX burst, net_input, buffered TX burst, ARP timers. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "dpdk/dpdk_lcore.h"
+#include "util/sl_log.h"
+#include "util/sl_status.h"
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- TX: frames are buffered per (lcore, port) and sent in bursts ---- */
+
+/*
+ * Hand the buffer to the NIC. tx_burst owns what it took; what it did not
+ * take (queue full for now) stays buffered, in order, for the next drain.
+ */
+static void txq_drain(struct dpdk_lcore_port *lp)
+{
+	struct dpdk_txq *q = &lp->txq;
+	struct dpdk_stats *st = &lp->lc->st;
+	uint16_t sent;
+	uint64_t bytes = 0;
+
+	if (q->n == 0)
+		return;
+	for (uint16_t i = 0; i < q->n; i++)
+		bytes += rte_pktmbuf_pkt_len(q->m[i]);
+	sent = rte_eth_tx_burst(lp->port_id, lp->queue_id, q->m, q->n);
+	if (likely(sent == q->n)) {
+		st->tx_pkts += sent;
+		st->tx_bytes += bytes;
+		q->n = 0;
+		return;
+	}
+	for (uint16_t i = sent; i < q->n; i++)
+		bytes -= rte_pktmbuf_pkt_len(q->m[i]);
+	st->tx_pkts += sent;
+	st->tx_bytes += bytes;
+	memmove(q->m, q->m + sent, (size_t)(q->n - sent) * sizeof(q->m[0]));
+	q->n = (uint16_t)(q->n - sent);
+}
+
+/* Queue m for TX; owns m after. A buffer still full after a drain means the NIC is behind: drop. */
+static void txq_put(struct dpdk_lcore_port *lp, struct rte_mbuf *m)
+{
+	struct dpdk_txq *q = &lp->txq;
+
+	if (unlikely(q->n >= DPDK_BURST)) {
+		txq_drain(lp);
+		if (q->n >= DPDK_TXQ_MAX) {
+			lp->lc->st.tx_drop++;
+			rte_pktmbuf_free(m);
+			return;
+		}
+	}
+	q->m[q->n++] = m;
+}
+
+/* At stop: one last drain, then free what the NIC would not take. */
+static void txq_flush_all(struct dpdk_lcore_port *lp)
+{
+	txq_drain(lp);
+	for (uint16_t i = 0; i < lp->txq.n; i++) {
+		lp->lc->st.tx_drop++;
+		rte_pktmbuf_free(lp->txq.m[i]);
+	}
+	lp->txq.n = 0;
+}
+
+/* net_tx_ops: a frame for the net layer is an mbuf of this lcore's pool (net_input.h contract). */
+static uint8_t *tx_alloc(void *ctx, size_t len, void **hdl)
+{
+	struct dpdk_lcore_port *lp = ctx;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(lp->lc->pool);
+
+	if (unlikely(m == NULL))
+		return NULL;
+	if (unlikely(len > rte_pktmbuf_tailroom(m))) {   /* no chained TX yet: one segment per frame */
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	*hdl = m;
+	return rte_pktmbuf_mtod(m, uint8_t *);
+}
+
+static void tx_send(void *ctx, void *hdl, size_t len)
+{
+	struct dpdk_lcore_port *lp = ctx;
+	struct rte_mbuf *m = hdl;
+
+	m->data_len = (uint16_t)len;
+	m->pkt_len = (uint32_t)len;
+	m->port = lp->port_id;
+	txq_put(lp, m);
+}
+
+static const struct net_tx_ops dpdk_tx_ops = {
+	.alloc = tx_alloc,
+	.send = tx_send,
+};
+
+/* ---- neighbour cache callbacks (net_arp.h contract: each packet leaves by send or free) ---- */
+
+static void neigh_solicit(void *ctx, uint32_t ip)
+{
+	struct dpdk_lcore_port *lp = ctx;
+
+	net_arp_send_request(&lp->nc, ip);   /* the cache counts arp_requests_out */
+}
+
+/* A packet that waited for its next hop: its Ethernet header is built, only dst is missing. */
+static void neigh_send(void *ctx, void *pkt, const struct net_mac *mac)
+{
+	struct dpdk_lcore_port *lp = ctx;
+	struct rte_mbuf *m = pkt;
+
+	memcpy(rte_pktmbuf_mtod(m, uint8_t *), mac->b, NET_ETH_ALEN);
+	net_stats_tx(lp->nc.stats, rte_pktmbuf_pkt_len(m));
+	txq_put(lp, m);
+}
+
+static void neigh_free(void *ctx, void *pkt)
+{
+	(void)ctx;
+	rte_pktmbuf_free(pkt);
+}
+
+/* ---- set-up ---- */
+
+struct dpdk_lcore *dpdk_lcore_alloc(struct dpdk_dp *dp, unsigned lcore_id, unsigned idx,
+				    char *err, size_t errlen)
+{
+	int socket = (int)rte_lcore_to_socket_id(lcore_id);
+	struct dpdk_lcore *lc;
+
+	if (socket < 0 || socket >= RTE_MAX_NUMA_NODES)
+		socket = 0;
+	lc = rte_zmalloc_socket("sl_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE, socket);
+	if (lc == NULL) {
+		set_err(err, errlen, "lcore %u: no memory for its context (%zu bytes on socket %d)",
+			lcore_id, sizeof(*lc), socket);
+		return NULL;
+	}
+	lc->lcore_id = lcore_id;
+	lc->idx = idx;
+	lc->socket = socket;
+	lc->quit = &dp->quit;
+	lc->tsc_per_ms = rte_get_tsc_hz() / 1000;
+	if (lc->tsc_per_ms == 0)
+		lc->tsc_per_ms = 1;
+	lc->st.lcore_id = lcore_id;
+	lc->st.tsc_hz = rte_get_tsc_hz();
+	return lc;
+}
+
+int dpdk_lcore_bind(struct dpdk_dp *dp, struct dpdk_lcore *lc, char *err, size_t errlen)
+{
+	struct net_arp_cfg acfg;
+
+	net_arp_cfg_default(&acfg);
+	lc->pool = dp->pools[lc->socket];
+	for (unsigned i = 0; i < dp->nports; i++) {
+		struct dpdk_lcore_port *lp = &lc->ports[i];
+		struct net_neigh_ops ops = {
+			.solicit = neigh_solicit, .send = neigh_send, .free = neigh_free, .ctx = lp,
+		};
+
+		lp->lc = lc;
+		lp->port = &dp->ports[i];
+		lp->port_id = dp->ports[i].info.port_id;
+		lp->queue_id = (uint16_t)lc->idx;
+		lp->arp_tab = rte_zmalloc_socket("sl_arp", DPDK_ARP_ENTRIES * sizeof(struct net_arp_entry),
+						 RTE_CACHE_LINE_SIZE, lc->socket);
+		if (lp->arp_tab == NULL) {
+			set_err(err, errlen, "lcore %u: no memory for the ARP cache of port %u", lc->lcore_id,
+				lp->port_id);
+			return SL_ERROR;
+		}
+		if (net_arp_cache_init(&lp->arp, lp->arp_tab, DPDK_ARP_ENTRIES, &acfg, &ops, &lc->st.net) !=
+		    SL_OK) {
+			set_err(err, errlen, "lcore %u: ARP cache init failed", lc->lcore_id);
+			return SL_ERROR;
+		}
+		lp->nc.ifp = &dp->ports[i].ifp;
+		lp->nc.arp = &lp->arp;
+		lp->nc.stats = &lc->st.net;
+		lp->nc.tx = &dpdk_tx_ops;
+		lp->nc.tx_ctx = lp;
+		lc->nports = i + 1;
+	}
+	return SL_OK;
+}
+
+void dpdk_lcore_free(struct dpdk_lcore *lc)
+{
+	if (lc == NULL)
+		return;
+	for (unsigned i = 0; i < lc->nports; i++) {
+		struct dpdk_lcore_port *lp = &lc->ports[i];
+
+		if (lp->arp_tab != NULL)
+			net_arp_flush(&lp->arp);
+		txq_flush_all(lp);
+		rte_free(lp->arp_tab);
+	}
+	rte_free(lc);
+}
+
+/* ---- the loop ---- */
+
+/* Received-checksum verdicts of the NIC as net_input wants them; "bad" or "unknown" = check in software. */
+static inline unsigned rx_flags_of(const struct rte_mbuf *m)
+{
+	unsigned f = 0;
+
+	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		f |= NET_RX_IP_CSUM_GOOD;
+	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		f |= NET_RX_L4_CSUM_GOOD;
+	return f;
+}
+
+/*
+ * One received frame. Ownership (net_input.h): after NET_RX_DROP or
+ * NET_RX_DONE the frame is ours to free at once (replies were built in
+ * fresh mbufs); after NET_RX_TCP it must live as long as the TCP layer uses
+ * the segment.
+ */
+static inline void rx_one(struct dpdk_lcore_port *lp, struct rte_mbuf *m)
+{
+	struct dpdk_stats *st = &lp->lc->st;
+	struct net_rx rx;
+	enum net_verdict v;
+
+	st->rx_pkts++;
+	st->rx_bytes += rte_pktmbuf_pkt_len(m);
+	if (unlikely(m->nb_segs != 1)) {
+		/* net_input reads one contiguous frame; MTU-sized frames fit one default mbuf */
+		st->rx_nonlinear++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	v = net_input(&lp->nc, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+		      rx_flags_of(m), &rx);
+	if (v == NET_RX_TCP) {
+		/*
+		 * >>> TCP HOOK (dataplane/tcp) <<<
+		 * rx.l4 .. rx.l4 + rx.l4_len is the checksummed segment from rx.src to
+		 * rx.dst; rte_pktmbuf_adj(m, rx.l4_off) would make the mbuf start at
+		 * it. The TCP layer will take m here (and free it when its payload is
+		 * consumed). Until it is plugged in, count and free.
+		 */
+		st->tcp_unhandled++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	rte_pktmbuf_free(m);
+}
+
+static void loop_start(struct dpdk_lcore *lc)
+{
+	uint64_t now_ms = rte_rdtsc() / lc->tsc_per_ms;
+
+	for (unsigned i = 0; i < lc->nports; i++) {
+		struct dpdk_lcore_port *lp = &lc->ports[i];
+
+		lp->nc.now_ms = now_ms;
+		/* one announcement per port, not one per queue: worker 0 makes it */
+		if (lp->queue_id == 0 && lp->port->ifp.ip4 != 0)
+			net_send_gratuitous(&lp->nc);
+		txq_drain(lp);
+	}
+}
+
+int dpdk_lcore_main(void *arg)
+{
+	struct dpdk_lcore *lc = arg;
+	struct rte_mbuf *pkts[DPDK_BURST];
+	const uint64_t arp_tick = lc->tsc_per_ms * DPDK_ARP_TICK_MS;
+	uint64_t t0, next_arp;
+
+	sl_info("dpdk: worker %u on lcore %u (socket %d): %u port(s), queue %u", lc->idx, lc->lcore_id,
+		lc->socket, lc->nports, lc->idx);
+	loop_start(lc);
+	t0 = rte_rdtsc();
+	next_arp = t0 + arp_tick;
+	while (!__atomic_load_n(lc->quit, __ATOMIC_RELAXED)) {
+		uint64_t t1, now_ms = t0 / lc->tsc_per_ms;
+		bool work = false;
+
+		for (unsigned i = 0; i < lc->nports; i++) {
+			struct dpdk_lcore_port *lp = &lc->ports[i];
+			uint16_t n = rte_eth_rx_burst(lp->port_id, lp->queue_id, pkts, DPDK_BURST);
+
+			if (n == 0)
+				continue;
+			work = true;
+			lp->nc.now_ms = now_ms;   /* one clock read per burst, not per packet */
+			for (uint16_t k = 0; k < n; k++) {
+				if (k + 1 < n)
+					rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 1], void *));
+				rx_one(lp, pkts[k]);
+			}
+		}
+		/* the ARP timer; later the TCP timer wheel ticks here as well */
+		if (unlikely(t0 >= next_arp)) {
+			for (unsigned i = 0; i < lc->nports; i++) {
+				lc->ports[i].nc.now_ms = now_ms;
+				net_arp_tick(&lc->ports[i].arp, now_ms);
+			}
+			next_arp = t0 + arp_tick;
+			work = true;
+		}
+		/*
+		 * Drain every iteration: replies leave within one loop, whatever
+		 * the burst size. What a full NIC queue refused stays buffered and
+		 * is retried here on the next iteration.
+		 */
+		for (unsigned i = 0; i < lc->nports; i++) {
+			if (lc->ports[i].txq.n != 0) {
+				txq_drain(&lc->ports[i]);
+				work = true;
+			}
+		}
+		t1 = rte_rdtsc();
+		if (work)
+			lc->st.busy_cycles += t1 - t0;
+		else
+			lc->st.idle_cycles += t1 - t0;
+		lc->st.loops++;
+		t0 = t1;
+	}
+	for (unsigned i = 0; i < lc->nports; i++)
+		txq_flush_all(&lc->ports[i]);
+	sl_info("dpdk: worker %u on lcore %u stops", lc->idx, lc->lcore_id);
+	return 0;
+}

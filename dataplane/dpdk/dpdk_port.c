@@ -1,0 +1,369 @@
+/* dpdk_port.c - mbuf pools sized and checked per socket, ports configured from the config's dpdk block. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "dpdk/dpdk_port.h"
+#include "net/net_ipv4.h"
+#include "util/sl_log.h"
+#include "util/sl_status.h"
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+#define MIB(x) ((double)(x) / (1024.0 * 1024.0))
+
+/* Bytes a pool of n mbufs takes from the heap: objects with their headers, plus the ring and caches. */
+static uint64_t pool_bytes(uint32_t n, unsigned ncaches)
+{
+	struct rte_mempool_objsz sz;
+	uint32_t elt = (uint32_t)(sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE);
+	uint64_t obj = rte_mempool_calc_obj_size(elt, 0, &sz);
+
+	/* the ring of free objects holds a pointer per mbuf, rounded up to a power of two */
+	return (uint64_t)n * obj + (uint64_t)rte_align32pow2(n + 1) * sizeof(void *) +
+	       (uint64_t)ncaches * sizeof(struct rte_mempool_cache) + 64 * 1024;
+}
+
+int dpdk_pools_create(struct dpdk_dp *dp, uint32_t mbufs, char *err, size_t errlen)
+{
+	unsigned workers_on[RTE_MAX_NUMA_NODES] = { 0 };
+
+	for (unsigned w = 0; w < dp->nworkers; w++)
+		workers_on[dp->lcores[w] != NULL ? (unsigned)dp->lcores[w]->socket : 0]++;
+	for (unsigned s = 0; s < RTE_MAX_NUMA_NODES; s++) {
+		unsigned nw = workers_on[s];
+		uint64_t pinned, need;
+		struct rte_malloc_socket_stats ms;
+		char name[RTE_MEMPOOL_NAMESIZE];
+
+		if (nw == 0)
+			continue;
+		/*
+		 * Mbufs that are never free for us: every RX descriptor holds one,
+		 * TX descriptors hold sent frames until the NIC is done, each lcore
+		 * cache hoards up to 1.5 x its size, plus a burst and a TX buffer.
+		 */
+		pinned = 0;
+		for (unsigned i = 0; i < dp->nports; i++)
+			pinned += (uint64_t)nw * (dp->ports[i].nb_rxd + dp->ports[i].nb_txd + DPDK_TXQ_MAX);
+		pinned += (uint64_t)nw * (DPDK_POOL_CACHE * 3 / 2 + DPDK_BURST);
+		if (mbufs < pinned) {
+			set_err(err, errlen,
+				"dpdk mbufs %" PRIu32 " is too few for socket %u: %u worker(s) x %u port(s) "
+				"pin %" PRIu64 " (%u RX + %u TX descriptors, TX buffer %u, cache %u, burst %u "
+				"per queue); set 'mbufs' to at least %" PRIu64,
+				mbufs, s, nw, dp->nports, pinned, DPDK_NB_RXD, DPDK_NB_TXD, DPDK_TXQ_MAX,
+				DPDK_POOL_CACHE, DPDK_BURST, pinned * 2);
+			return SL_ERROR;
+		}
+		need = pool_bytes(mbufs, nw);
+		memset(&ms, 0, sizeof(ms));
+		rte_malloc_get_socket_stats((int)s, &ms);
+		/* without hugepages all of EAL's memory is reserved up front: the heap cannot grow */
+		if (!rte_eal_has_hugepages() && need > ms.heap_freesz_bytes) {
+			set_err(err, errlen,
+				"mbuf pool for socket %u: %" PRIu32 " mbufs x %u bytes need %.1f MiB, but EAL has "
+				"%.1f MiB free of %.1f MiB there; lower 'mbufs' or give EAL more memory (-m)",
+				s, mbufs, (unsigned)(sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE),
+				MIB(need), MIB(ms.heap_freesz_bytes), MIB(ms.heap_totalsz_bytes));
+			return SL_ERROR;
+		}
+		snprintf(name, sizeof(name), "sl_mbuf_s%u", s);
+		dp->pools[s] = rte_pktmbuf_pool_create(name, mbufs, DPDK_POOL_CACHE, 0,
+						       RTE_MBUF_DEFAULT_BUF_SIZE, (int)s);
+		if (dp->pools[s] == NULL) {
+			int e = rte_errno;
+
+			set_err(err, errlen,
+				"mbuf pool for socket %u: %" PRIu32 " mbufs (%.1f MiB) failed: %s; EAL has %.1f MiB "
+				"free of %.1f MiB on that socket; lower 'mbufs' or give EAL more memory "
+				"(hugepages, --socket-mem, -m)",
+				s, mbufs, MIB(need), rte_strerror(e), MIB(ms.heap_freesz_bytes),
+				MIB(ms.heap_totalsz_bytes));
+			return SL_ERROR;
+		}
+		sl_info("dpdk: mbuf pool %s: %" PRIu32 " mbufs, %.1f MiB, cache %u", name, mbufs, MIB(need),
+			DPDK_POOL_CACHE);
+	}
+	return SL_OK;
+}
+
+void dpdk_pools_free(struct dpdk_dp *dp)
+{
+	for (unsigned s = 0; s < RTE_MAX_NUMA_NODES; s++) {
+		rte_mempool_free(dp->pools[s]);
+		dp->pools[s] = NULL;
+	}
+}
+
+/* Every port EAL found, for an error about a port that is not there. */
+static void list_ports(char *buf, size_t len)
+{
+	uint16_t pid;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	RTE_ETH_FOREACH_DEV(pid) {
+		char name[RTE_ETH_NAME_MAX_LEN];
+
+		if (rte_eth_dev_get_name_by_port(pid, name) != 0)
+			snprintf(name, sizeof(name), "?");
+		if (off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%u = %s", off ? ", " : "", pid, name);
+	}
+	if (off == 0)
+		snprintf(buf, len, "none (give EAL -a PCI or --vdev=...)");
+}
+
+/*
+ * The symmetric Toeplitz key: 0x6d5a repeated makes the hash of (src, dst,
+ * sport, dport) equal to that of (dst, src, dport, sport), because the key
+ * repeats with a period of 16 bits (Woo and Park, "Scalable TCP Session
+ * Monitoring with Symmetric Receive-side Scaling", 2012). Both directions
+ * of a flow land on one queue, and software can predict the queue.
+ */
+static void symmetric_key(uint8_t *key, unsigned len)
+{
+	for (unsigned i = 0; i < len; i++)
+		key[i] = (i & 1) ? 0x5a : 0x6d;
+}
+
+static int port_addr(struct dpdk_port *p, const struct cfg_dpdk_port *cp, char *err, size_t errlen)
+{
+	const struct sl_addr *gw = cp->gateway.family != 0 ? &cp->gateway : NULL;
+	char a[SL_ADDR_STRLEN];
+
+	if (cp->address.addr.family != SL_AF_INET) {
+		set_err(err, errlen, "dpdk port %u: only IPv4 addresses for now (%s)", cp->id,
+			sl_prefix_format(&cp->address, a, sizeof(a)));
+		return SL_ERROR;
+	}
+	if (net_if_set_ipv4(&p->ifp, &cp->address.addr, cp->address.len, gw) != SL_OK) {
+		set_err(err, errlen, "dpdk port %u: address %s/%u or its gateway is not usable (gateway on-link?)",
+			cp->id, sl_addr_format(&cp->address.addr, a, sizeof(a), false), cp->address.len);
+		return SL_ERROR;
+	}
+	return SL_OK;
+}
+
+int dpdk_port_setup(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dpdk_port *cp,
+		    char *err, size_t errlen)
+{
+	struct dpdk_port_info *pi = &p->info;
+	struct rte_eth_dev_info di;
+	struct rte_eth_conf conf;
+	char buf[512];
+	uint16_t pid, nq = (uint16_t)dp->nworkers;
+	uint64_t tx_want, rx_want;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if (cp->id >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port((uint16_t)cp->id)) {
+		list_ports(buf, sizeof(buf));
+		set_err(err, errlen, "dpdk port %u: no such DPDK port; EAL found: %s", cp->id, buf);
+		return SL_ERROR;
+	}
+	pid = (uint16_t)cp->id;
+	pi->port_id = pid;
+	if (rte_eth_dev_get_name_by_port(pid, pi->name) != 0)
+		snprintf(pi->name, sizeof(pi->name), "port%u", pid);
+	rc = rte_eth_dev_info_get(pid, &di);
+	if (rc != 0) {
+		set_err(err, errlen, "dpdk port %u (%s): dev_info: %s", pid, pi->name, rte_strerror(-rc));
+		return SL_ERROR;
+	}
+	snprintf(pi->driver, sizeof(pi->driver), "%s", di.driver_name != NULL ? di.driver_name : "?");
+	sl_info("dpdk: port %u (%s, driver %s): max queues rx %u tx %u, rss flow types 0x%" PRIx64
+		", hash key %u bytes, reta %u, rx offloads 0x%" PRIx64 ", tx offloads 0x%" PRIx64,
+		pid, pi->name, pi->driver, di.max_rx_queues, di.max_tx_queues, di.flow_type_rss_offloads,
+		di.hash_key_size, di.reta_size, di.rx_offload_capa, di.tx_offload_capa);
+	if (di.max_rx_queues < nq || di.max_tx_queues < nq) {
+		set_err(err, errlen,
+			"dpdk port %u (%s): %u worker lcore(s) need %u RX/TX queue pairs, the device has "
+			"%u RX and %u TX (af_packet: add qpairs=%u to its --vdev; or give EAL fewer lcores)",
+			pid, pi->name, nq, nq, di.max_rx_queues, di.max_tx_queues, nq);
+		return SL_ERROR;
+	}
+
+	memset(&conf, 0, sizeof(conf));
+	if (di.flow_type_rss_offloads != 0) {
+		uint64_t hf = (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP) & di.flow_type_rss_offloads;
+
+		pi->rss_key_len = di.hash_key_size != 0 ? di.hash_key_size : 40;
+		if (pi->rss_key_len > DPDK_RSS_KEY_MAX)
+			pi->rss_key_len = DPDK_RSS_KEY_MAX;
+		symmetric_key(pi->rss_key, pi->rss_key_len);
+		if (hf == 0)
+			hf = di.flow_type_rss_offloads;
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_key = pi->rss_key;
+		conf.rx_adv_conf.rss_conf.rss_key_len = pi->rss_key_len;
+		conf.rx_adv_conf.rss_conf.rss_hf = hf;
+		pi->rss_hf = hf;
+		pi->caps |= DPDK_CAP_RSS;
+	} else {
+		/* ring, af_packet, tap: no RSS; wrong-lcore packets will go over a ring (steering) */
+		sl_info("dpdk: port %u (%s): no RSS on this device", pid, pi->name);
+	}
+	tx_want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+	conf.txmode.offloads = tx_want & di.tx_offload_capa;
+	if (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+		pi->caps |= DPDK_CAP_TX_IP_CSUM;
+	if (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
+		pi->caps |= DPDK_CAP_TX_TCP_CSUM;
+	rx_want = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+	conf.rxmode.offloads = rx_want & di.rx_offload_capa;
+	if (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)
+		pi->caps |= DPDK_CAP_RX_IP_CSUM;
+	if (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
+		pi->caps |= DPDK_CAP_RX_TCP_CSUM;
+
+	rc = rte_eth_dev_configure(pid, nq, nq, &conf);
+	if (rc != 0) {
+		set_err(err, errlen, "dpdk port %u (%s): configure %u queues: %s", pid, pi->name, nq,
+			rte_strerror(-rc));
+		return SL_ERROR;
+	}
+	p->nb_rxd = DPDK_NB_RXD;
+	p->nb_txd = DPDK_NB_TXD;
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(pid, &p->nb_rxd, &p->nb_txd);
+	if (rc != 0) {
+		set_err(err, errlen, "dpdk port %u (%s): descriptors: %s", pid, pi->name, rte_strerror(-rc));
+		return SL_ERROR;
+	}
+	pi->nb_queues = nq;
+	p->started = false;
+	return SL_OK;
+}
+
+int dpdk_port_start(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dpdk_port *cp,
+		    char *err, size_t errlen)
+{
+	struct dpdk_port_info *pi = &p->info;
+	uint16_t pid = pi->port_id;
+	struct rte_eth_dev_info di;
+	struct rte_eth_rxconf rxc;
+	struct rte_eth_txconf txc;
+	struct rte_ether_addr ea;
+	struct rte_eth_link link;
+	char buf[128];
+	uint16_t mtu = 1500;
+	int rc;
+
+	rc = rte_eth_dev_info_get(pid, &di);
+	if (rc != 0) {
+		set_err(err, errlen, "dpdk port %u (%s): dev_info: %s", pid, pi->name, rte_strerror(-rc));
+		return SL_ERROR;
+	}
+	for (unsigned q = 0; q < pi->nb_queues; q++) {
+		const struct dpdk_lcore *lc = dp->lcores[q];
+
+		rxc = di.default_rxconf;
+		rxc.offloads = 0;
+		txc = di.default_txconf;
+		txc.offloads = 0;
+		/* queue q is polled by worker q: its descriptors and mbufs on that worker's node */
+		rc = rte_eth_rx_queue_setup(pid, (uint16_t)q, p->nb_rxd, (unsigned)lc->socket, &rxc,
+					    dp->pools[lc->socket]);
+		if (rc != 0) {
+			set_err(err, errlen, "dpdk port %u (%s): RX queue %u (%u descriptors): %s", pid,
+				pi->name, q, p->nb_rxd, rte_strerror(-rc));
+			return SL_ERROR;
+		}
+		rc = rte_eth_tx_queue_setup(pid, (uint16_t)q, p->nb_txd, (unsigned)lc->socket, &txc);
+		if (rc != 0) {
+			set_err(err, errlen, "dpdk port %u (%s): TX queue %u (%u descriptors): %s", pid,
+				pi->name, q, p->nb_txd, rte_strerror(-rc));
+			return SL_ERROR;
+		}
+	}
+	rc = rte_eth_dev_start(pid);
+	if (rc != 0) {
+		set_err(err, errlen, "dpdk port %u (%s): start: %s", pid, pi->name, rte_strerror(-rc));
+		return SL_ERROR;
+	}
+	p->started = true;
+	/* we answer only for our MAC; some PMDs (af_packet, ring) cannot change it: not an error */
+	rc = rte_eth_promiscuous_disable(pid);
+	if (rc != 0)
+		sl_info("dpdk: port %u (%s): promiscuous off: %s (net_input filters by MAC anyway)",
+			pid, pi->name, rte_strerror(-rc));
+	rc = rte_eth_macaddr_get(pid, &ea);
+	if (rc != 0) {
+		set_err(err, errlen, "dpdk port %u (%s): MAC address: %s", pid, pi->name, rte_strerror(-rc));
+		return SL_ERROR;
+	}
+	if (!rte_is_valid_assigned_ether_addr(&ea)) {
+		/*
+		 * Virtual devices may have none (the ring PMD reports zero): a zero
+		 * or group MAC cannot be an ARP sender, so pick a random locally
+		 * administered one. Devices that cannot store it do not filter on it.
+		 */
+		rte_eth_random_addr(ea.addr_bytes);
+		rc = rte_eth_dev_default_mac_addr_set(pid, &ea);
+		sl_info("dpdk: port %u (%s) has no usable MAC: using %02x:%02x:%02x:%02x:%02x:%02x%s", pid,
+			pi->name, ea.addr_bytes[0], ea.addr_bytes[1], ea.addr_bytes[2], ea.addr_bytes[3],
+			ea.addr_bytes[4], ea.addr_bytes[5], rc == 0 ? "" : " (the device cannot store it)");
+	}
+	memcpy(pi->mac.b, ea.addr_bytes, NET_ETH_ALEN);
+	if (rte_eth_dev_get_mtu(pid, &mtu) != 0 || mtu == 0)
+		mtu = 1500;
+	pi->mtu = mtu;
+	net_if_init(&p->ifp, pid, &pi->mac);
+	p->ifp.mtu = mtu;
+	if (port_addr(p, cp, err, errlen) != SL_OK)
+		return SL_ERROR;
+	memset(&link, 0, sizeof(link));
+	rte_eth_link_get_nowait(pid, &link);
+	/* by hand: rte_eth_link_to_str is still experimental in 22.11 (speed UINT32_MAX = unknown) */
+	if (link.link_status == RTE_ETH_LINK_DOWN)
+		snprintf(buf, sizeof(buf), "link down");
+	else
+		snprintf(buf, sizeof(buf), "link up, %" PRIu32 " Mbps, %s-duplex%s", link.link_speed,
+			 link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX ? "full" : "half",
+			 link.link_autoneg == RTE_ETH_LINK_AUTONEG ? ", autoneg" : "");
+	sl_info("dpdk: port %u (%s) started: MAC %02x:%02x:%02x:%02x:%02x:%02x, mtu %u, %u queue pair(s), "
+		"rss %s, tx csum ip %s tcp %s, rx csum ip %s tcp %s; %s",
+		pid, pi->name, ea.addr_bytes[0], ea.addr_bytes[1], ea.addr_bytes[2], ea.addr_bytes[3],
+		ea.addr_bytes[4], ea.addr_bytes[5], mtu, pi->nb_queues,
+		(pi->caps & DPDK_CAP_RSS) ? "on (symmetric key)" : "off",
+		(pi->caps & DPDK_CAP_TX_IP_CSUM) ? "offload" : "software",
+		(pi->caps & DPDK_CAP_TX_TCP_CSUM) ? "offload" : "software",
+		(pi->caps & DPDK_CAP_RX_IP_CSUM) ? "offload" : "software",
+		(pi->caps & DPDK_CAP_RX_TCP_CSUM) ? "offload" : "software", buf);
+	return SL_OK;
+}
+
+void dpdk_port_close(struct dpdk_port *p)
+{
+	uint16_t pid = p->info.port_id;
+
+	if (p->info.nb_queues == 0)
+		return;   /* never configured (or closed already) */
+	if (p->started)
+		rte_eth_dev_stop(pid);
+	rte_eth_dev_close(pid);
+	p->started = false;
+	p->info.nb_queues = 0;
+}
