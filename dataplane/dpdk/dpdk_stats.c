@@ -29,6 +29,7 @@ void dpdk_stats_total(const struct dpdk_dp *dp, struct dpdk_stats *out)
 	struct dpdk_stats one;
 	uint64_t *o = (uint64_t *)out;
 	const uint64_t *s = (const uint64_t *)&one;
+	uint64_t lcore_id = 0, tsc_hz = 0;
 
 	memset(out, 0, sizeof(*out));
 	for (unsigned w = 0; dp != NULL && w < dp->nworkers; w++) {
@@ -37,11 +38,11 @@ void dpdk_stats_total(const struct dpdk_dp *dp, struct dpdk_stats *out)
 		for (size_t i = 0; i < sizeof(one) / sizeof(uint64_t); i++)
 			o[i] += s[i];
 		if (w == 0) {
-			out->lcore_id = one.lcore_id;
-			out->tsc_hz = one.tsc_hz;
-		} else {
-			out->lcore_id -= one.lcore_id;
-			out->tsc_hz -= one.tsc_hz;
+			lcore_id = one.lcore_id;
+			tsc_hz = one.tsc_hz;
 		}
 	}
+	/* not counters: summing them means nothing */
+	out->lcore_id = lcore_id;
+	out->tsc_hz = tsc_hz;
 }
