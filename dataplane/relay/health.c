@@ -1,5 +1,6 @@
 /* health.c - active SMTP health checks of the backends on the control thread's event loop. */
 #include "health.h"
+#include "proxy_proto.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@ struct health_probe {
 	enum probe_state state;
 	int              fd;
 	struct sl_addr   addr;      /**< what is being checked (the slot may be reconfigured) */
+	enum cfg_proxy   proxy;     /**< the backend expects a PROXY header first */
 	struct tw_timer  timeout;
 	struct backend_reply_parser parser;
 };
@@ -127,6 +129,28 @@ static void probe_event(struct sl_evloop *l, int fd, unsigned events, void *arg)
 		if (!(events & (SL_EV_WRITE | SL_EV_READ)))
 			return;
 		pr->state = PROBE_GREETING;
+		/* A backend behind the PROXY protocol greets only after the header.
+		 * v2 has LOCAL for a connection of our own, as HAProxy's checks
+		 * send; v1 has only UNKNOWN, which Postfix 3.7 refuses, so v1 names
+		 * this very connection: our address to the backend's. */
+		if (pr->proxy != CFG_PROXY_OFF) {
+			uint8_t hdr[PROXY_V1_MAX];
+			size_t n = 0;
+			if (pr->proxy == CFG_PROXY_V2) {
+				n = proxy_v2_local(hdr, sizeof(hdr));
+			} else {
+				struct sockaddr_storage me;
+				socklen_t ml = sizeof(me);
+				struct sl_addr src;
+				if (getsockname(fd, (struct sockaddr *)&me, &ml) == 0 &&
+				    sl_addr_from_sockaddr(&src, (struct sockaddr *)&me) == 0)
+					n = proxy_v1_build((char *)hdr, sizeof(hdr), &src, &pr->addr);
+			}
+			if (n == 0 || send(fd, hdr, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n) {
+				probe_done(pr, false, "PROXY header");
+				return;
+			}
+		}
 		if (sl_evloop_mod(l, fd, SL_EV_READ) < 0) {
 			probe_done(pr, false, "event loop");
 			return;
@@ -146,6 +170,7 @@ static void probe_start(struct health_checker *h, int idx)
 	char why[64];
 
 	pr->addr = h->pool->slots[idx].cfg.addr;
+	pr->proxy = h->pool->slots[idx].cfg.proxy;
 	backend_reply_parser_init(&pr->parser);
 	tw_arm(sl_evloop_wheel(h->loop), &pr->timeout, sl_evloop_now(h->loop) + h->timeout_ms);
 	pr->state = PROBE_CONNECTING;

@@ -74,3 +74,14 @@ size_t proxy_v2_build(uint8_t *buf, size_t len, const struct sl_addr *src, const
 	}
 	return total;
 }
+
+size_t proxy_v2_local(uint8_t *buf, size_t len)
+{
+	if (len < 16)
+		return 0;
+	memcpy(buf, proxy_v2_sig, sizeof(proxy_v2_sig));
+	buf[12] = 0x20;   /* version 2, command LOCAL: the receiver uses the real ends */
+	buf[13] = 0x00;   /* AF_UNSPEC */
+	put16(buf + 14, 0);
+	return 16;
+}

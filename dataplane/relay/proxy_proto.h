@@ -16,4 +16,8 @@ size_t proxy_v1_build(char *buf, size_t len, const struct sl_addr *src, const st
 /* Binary v2 header, PROXY command, STREAM over INET/INET6. Returns the length or 0. */
 size_t proxy_v2_build(uint8_t *buf, size_t len, const struct sl_addr *src, const struct sl_addr *dst);
 
+/* The v2 header for a connection of our own (a health check): command
+ * LOCAL, no addresses. Returns the length (16) or 0. */
+size_t proxy_v2_local(uint8_t *buf, size_t len);
+
 #endif

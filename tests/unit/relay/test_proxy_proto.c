@@ -97,6 +97,22 @@ static void test_v2_unspec(void)
 	CU_ASSERT(memcmp(buf, want, 16) == 0);
 }
 
+/* A health check's own connection: v2 LOCAL, no address block. */
+static void test_v2_local(void)
+{
+	static const uint8_t want[16] = {
+		0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a,
+		0x20, /* version 2, LOCAL */
+		0x00, /* AF_UNSPEC */
+		0x00, 0x00,
+	};
+	uint8_t buf[32];
+
+	CU_ASSERT_EQUAL(proxy_v2_local(buf, sizeof(buf)), 16);
+	CU_ASSERT_EQUAL(memcmp(buf, want, sizeof(want)), 0);
+	CU_ASSERT_EQUAL(proxy_v2_local(buf, 15), 0);
+}
+
 void register_tests(void)
 {
 	static const struct test_case cases[] = {
@@ -104,6 +120,7 @@ void register_tests(void)
 		{ "v2 ipv4", test_v2_v4 },
 		{ "v2 ipv6", test_v2_v6 },
 		{ "v2 mixed families", test_v2_unspec },
+		{ "v2 local", test_v2_local },
 		{ NULL, NULL },
 	};
 	test_suite("proxy_proto", cases);
