@@ -340,6 +340,30 @@ int control_run(struct control *ctl)
 	return 0;
 }
 
+/* ---- for the modules of the control thread */
+
+struct sl_evloop *control_loop(struct control *ctl) { return ctl->loop; }
+struct pol_store *control_store(struct control *ctl) { return ctl->store; }
+struct backend_pool *control_pool(struct control *ctl) { return ctl->pool; }
+unsigned control_nworkers(const struct control *ctl) { return ctl->nworkers; }
+
+void control_publish_lists(struct control *ctl, struct pol_snapshot *lists)
+{
+	publish(ctl, NULL, lists);
+	wake_workers(ctl);
+}
+
+void control_set_store(struct control *ctl, struct pol_store *st)
+{
+	if (st == NULL || st == ctl->store)
+		return;
+	/* Queries in flight in the old store get no verdict: free their tokens
+	 * so the table does not fill; their sessions time out on the client side. */
+	if (ctl->store != NULL)
+		ctl->store->ops->destroy(ctl->store);
+	ctl->store = st;
+}
+
 /* ---- life cycle */
 
 struct control *control_new(struct cfg *c, unsigned nworkers, struct backend_pool *pool)

@@ -37,6 +37,22 @@ const struct pol_snapshot *control_lists(struct control *ctl);
  * so the control thread may free older snapshots. */
 void control_worker_quiescent(struct control *ctl, unsigned worker, uint64_t g);
 
+/* For modules that live on the control thread (control socket, metrics,
+ * the Redis store): its event loop, its store, its backend pool. */
+struct sl_evloop;
+struct sl_evloop *control_loop(struct control *ctl);
+struct pol_store *control_store(struct control *ctl);
+struct backend_pool *control_pool(struct control *ctl);
+unsigned control_nworkers(const struct control *ctl);
+
+/* Control thread only: make lists the workers' snapshot (runtime changes:
+ * block/allow from the control socket). Takes ownership; the old snapshot is
+ * freed once every worker passed it. */
+void control_publish_lists(struct control *ctl, struct pol_snapshot *lists);
+/* Control thread only: replace the store (e.g. Redis instead of embedded);
+ * the old one is destroyed. */
+void control_set_store(struct control *ctl, struct pol_store *st);
+
 /* Run the control loop in this thread until control_stop(). */
 int  control_run(struct control *ctl);
 void control_stop(struct control *ctl);
