@@ -12,7 +12,12 @@
 enum sl_leg { SL_LEG_CLIENT = 0, SL_LEG_BACKEND = 1 };
 
 /* The session's timers; a transport keeps one of each per session. */
-enum sl_timer_id { SL_TIMER_CLIENT = 0, SL_TIMER_BACKEND = 1, SL_TIMER_COUNT };
+enum sl_timer_id {
+	SL_TIMER_CLIENT = 0,   /* the SMTP engine's timeouts */
+	SL_TIMER_BACKEND = 1,  /* connect, greeting and reply timeouts of the backend leg */
+	SL_TIMER_POLICY = 2,   /* a verdict that never comes back from the control thread */
+	SL_TIMER_COUNT
+};
 
 /*
  * A read-only view of received bytes. `owner` is the transport's object

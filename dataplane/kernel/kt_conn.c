@@ -434,6 +434,11 @@ static void timer_backend_fn(struct tw_timer *t)
 	session_timer(container_of(t, struct kt_conn, timer[SL_TIMER_BACKEND]), SL_TIMER_BACKEND);
 }
 
+static void timer_policy_fn(struct tw_timer *t)
+{
+	session_timer(container_of(t, struct kt_conn, timer[SL_TIMER_POLICY]), SL_TIMER_POLICY);
+}
+
 /* A graceful close took too long (peer not reading, or never sending EOF). */
 static void close_timeout(struct kt_conn *c, enum sl_leg leg)
 {
@@ -502,6 +507,7 @@ void kt_conn_accept(struct kt_worker *w, int fd, const struct sockaddr_storage *
 	leg_init(&c->leg[SL_LEG_BACKEND], SL_LEG_BACKEND, close_backend_fn);
 	tw_timer_init(&c->timer[SL_TIMER_CLIENT], timer_client_fn);
 	tw_timer_init(&c->timer[SL_TIMER_BACKEND], timer_backend_fn);
+	tw_timer_init(&c->timer[SL_TIMER_POLICY], timer_policy_fn);
 	if (kt_worker_slot_alloc(w, c) != 0) {
 		close(fd);
 		free(c);

@@ -14,6 +14,10 @@
 #include "smtp/smtp_session.h"
 #include "util/sl_log.h"
 
+/* Last resort when a verdict never comes back (the store itself answers
+ * within its own timeout, failing open or closed per rule). */
+#define POLICY_WAIT_MS 15000
+
 /* Forwarded DATA queued toward the backend before we stop reading the client. */
 #define BACKEND_HIGH_WATER SL_TX_HIGH_WATER
 #define RELAY_JOBS  SMTP_SLOTS
@@ -226,6 +230,7 @@ static int policy_check(struct relay_session *s, const struct pol_query *q, stru
 		snprintf(v->rule, sizeof(v->rule), "overload");
 		return SL_DECLINED;
 	}
+	s->ops->timer(s->conn, SL_TIMER_POLICY, POLICY_WAIT_MS);
 	return SL_AGAIN;
 }
 
@@ -941,10 +946,29 @@ void relay_session_writable(struct relay_session *s, enum sl_leg leg)
 		s->ops->resume(s->conn);
 }
 
+/* The verdict is overdue: answer as a store failure would, with a 4xx. */
+static void policy_overdue(struct relay_session *s)
+{
+	struct pol_verdict v;
+
+	sl_warn("session=%" PRIx64 " no policy verdict after %u ms", s->id, POLICY_WAIT_MS);
+	memset(&v, 0, sizeof(v));
+	v.action = s->smtp.state == SMTP_S_CONNECT ? POL_DISCONNECT : POL_TEMPFAIL;
+	v.code = s->smtp.state == SMTP_S_CONNECT ? 421 : 451;
+	snprintf(v.status, sizeof(v.status), "4.7.0");
+	snprintf(v.text, sizeof(v.text), "%s", smtp_replies[SMTP_R_POLICY_TEMPFAIL].text);
+	snprintf(v.rule, sizeof(v.rule), "policy timeout");
+	relay_session_verdict(s, s->pol_seq, &v);
+}
+
 void relay_session_timer(struct relay_session *s, enum sl_timer_id id)
 {
 	if (id == SL_TIMER_CLIENT) {
 		smtp_session_timer(&s->smtp);
+		return;
+	}
+	if (id == SL_TIMER_POLICY) {
+		policy_overdue(s);
 		return;
 	}
 	if (s->bk == BK_NONE)
@@ -960,6 +984,7 @@ void relay_session_verdict(struct relay_session *s, uint32_t seq, const struct p
 {
 	if (seq != s->pol_seq || s->closing)
 		return; /* an answer to a query we no longer wait for */
+	s->ops->timer(s->conn, SL_TIMER_POLICY, 0);
 	if (s->smtp.state == SMTP_S_CONNECT && s->jhead == s->jtail) {
 		/* the connect verdict */
 		if (v->action == POL_ACCEPT) {
