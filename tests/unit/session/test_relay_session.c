@@ -708,6 +708,31 @@ static void test_data_timeout(void)
 	done();
 }
 
+/* A verdict that never comes: 451 4.7.0 after the wait, and the late one is ignored. */
+static void test_policy_verdict_lost(void)
+{
+	setup(CFG_ONE "limit msg_rate ip 3/hour burst 3\n");
+	c->auto_mta = true;
+	fake_client_str(c, "EHLO client.example.org\r\n");
+	fake_take(c, SL_LEG_CLIENT);
+	c->manual_policy = true;
+	fake_client_str(c, "MAIL FROM:<a@example.org>\r\n");
+	CU_ASSERT_EQUAL(c->nq, 1);
+	CU_ASSERT_STRING_EQUAL(fake_take(c, SL_LEG_CLIENT), "");
+	fake_advance(c, 14999);
+	CU_ASSERT_STRING_EQUAL(fake_take(c, SL_LEG_CLIENT), "");
+	fake_advance(c, 1);
+	CU_ASSERT_STRING_EQUAL(fake_take(c, SL_LEG_CLIENT),
+			       "451 4.7.0 Error: temporary policy failure, try again later\r\n");
+	CU_ASSERT_EQUAL(c->nconnect, 0); /* no backend leg for a MAIL that failed */
+	fake_policy_answer(c, NULL);     /* the late verdict changes nothing */
+	CU_ASSERT_STRING_EQUAL(fake_take(c, SL_LEG_CLIENT), "");
+	c->manual_policy = false;
+	fake_client_str(c, "MAIL FROM:<a@example.org>\r\n");
+	CU_ASSERT_STRING_EQUAL(fake_take(c, SL_LEG_CLIENT), "250 2.1.0 Ok\r\n");
+	done();
+}
+
 void register_tests(void)
 {
 	static const struct test_case leg[] = {
@@ -749,6 +774,7 @@ void register_tests(void)
 		{ "concurrency", test_concurrency },
 		{ "conn_rate", test_conn_rate },
 		{ "policy ring full", test_policy_ring_full },
+		{ "policy verdict lost", test_policy_verdict_lost },
 		{ "shutdown when idle", test_shutdown_idle },
 		{ "shutdown in a transaction", test_shutdown_in_transaction },
 		{ "data_timeout in DATA", test_data_timeout },
