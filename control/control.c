@@ -336,6 +336,8 @@ int control_run(struct control *ctl)
 			do_reload(ctl);
 		/* a wakeup may have been folded into another: never leave queries waiting */
 		drain_rings(ctl);
+		for (unsigned w = 0; w < ctl->nworkers; w++)
+			sl_log_drain_ring(ctl->ports[w].log, 1024);
 	}
 	return 0;
 }
@@ -389,7 +391,8 @@ struct control *control_new(struct cfg *c, unsigned nworkers, struct backend_poo
 		p->to_control = sl_ring_create(RING_DEPTH, sizeof(struct ctl_msg));
 		p->to_worker = sl_ring_create(RING_DEPTH, sizeof(struct ctl_msg));
 		p->worker_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (p->to_control == NULL || p->to_worker == NULL || p->worker_efd < 0)
+		p->log = sl_log_ring_create(4096);
+		if (p->to_control == NULL || p->to_worker == NULL || p->worker_efd < 0 || p->log == NULL)
 			goto fail;
 	}
 	ctl->store = pol_store_embedded_new(c);
@@ -434,6 +437,9 @@ void control_free(struct control *ctl)
 		cfg_unref(atomic_load(&ctl->cfg));
 	pol_snapshot_free(atomic_load(&ctl->lists));
 	for (unsigned w = 0; ctl->ports != NULL && w < ctl->nworkers; w++) {
+		if (ctl->ports[w].log != NULL)
+			sl_log_drain_ring(ctl->ports[w].log, UINT32_MAX);
+		sl_ring_free(ctl->ports[w].log);
 		sl_ring_free(ctl->ports[w].to_control);
 		sl_ring_free(ctl->ports[w].to_worker);
 		if (ctl->ports[w].worker_efd > 0)

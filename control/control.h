@@ -19,6 +19,8 @@ struct control_port {
 	struct sl_ring *to_control;   /**< worker produces, control consumes */
 	struct sl_ring *to_worker;    /**< control produces, worker consumes */
 	int             worker_efd;   /**< eventfd the control writes after pushing (kernel transport polls it) */
+	struct sl_ring *log;          /**< log records of a worker that makes no syscalls (DPDK lcore:
+	                                   sl_log_set_thread_ring); the control thread writes them */
 };
 
 struct control *control_new(struct cfg *c, unsigned nworkers, struct backend_pool *pool);

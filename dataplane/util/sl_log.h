@@ -3,6 +3,7 @@
 #define SL_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 enum sl_log_level { SL_LOG_ERR = 0, SL_LOG_WARN, SL_LOG_INFO, SL_LOG_DEBUG };
 
@@ -14,6 +15,19 @@ enum sl_log_level sl_log_get_level(void);
 void sl_log_set_sink(sl_log_sink_fn fn, void *arg);
 int sl_log_level_parse(const char *s, enum sl_log_level *level);
 const char *sl_log_level_name(enum sl_log_level level);
+
+/*
+ * A thread that must not make syscalls (a DPDK lcore) gives its records to a
+ * ring instead of writing them: another thread drains it with
+ * sl_log_drain_ring(). A full ring drops the record and counts it.
+ */
+struct sl_ring;
+#define SL_LOG_LINE_MAX 512
+void sl_log_set_thread_ring(struct sl_ring *r);
+struct sl_ring *sl_log_ring_create(unsigned lines);
+/* Write what the ring holds (at most max records); returns how many. */
+unsigned sl_log_drain_ring(struct sl_ring *r, unsigned max);
+uint64_t sl_log_dropped(void);
 
 void sl_log(enum sl_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sl_vlog(enum sl_log_level level, const char *fmt, va_list ap);
