@@ -74,7 +74,6 @@ struct relay_session {
 
 	/* jobs in command order: [jhead, jtail) */
 	uint32_t jhead, jtail;
-	struct relay_job jobs[RELAY_JOBS];
 	uint32_t ihead, itail;
 	struct relay_inflight inflight[RELAY_CLIENT_QUEUE];
 
@@ -83,7 +82,6 @@ struct relay_session {
 	uint32_t hook_slot;
 	bool     hook_done;
 	struct smtp_answer hook_answer;
-	char     hook_reply[512];
 
 	/* backend leg */
 	enum backend_state bk;
@@ -97,6 +95,10 @@ struct relay_session {
 	bool     closing;
 	uint32_t msg_nrcpt;          /**< recipients of the message at the backend */
 	char     backend_name[CFG_NAME_MAX];
+
+	/* Not zeroed at start: written before they are read. */
+	struct relay_job jobs[RELAY_JOBS];
+	char     hook_reply[512];
 };
 
 size_t relay_session_size(void)
@@ -181,6 +183,16 @@ static bool stage_has_limits(const struct cfg *c, enum pol_stage st)
 	return false;
 }
 
+/* Bounded string copy without printf's cost: these run on every command. */
+static size_t copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return n;
+}
+
 static void build_query(const struct relay_session *s, enum pol_stage st, const char *rcpt,
 			size_t rcpt_len, uint64_t size, struct pol_query *q)
 {
@@ -191,8 +203,8 @@ static void build_query(const struct relay_session *s, enum pol_stage st, const 
 	q->client = s->client;
 	q->size = size;
 	q->nrcpt = s->smtp.rcpt_ok;
-	snprintf(q->helo, sizeof(q->helo), "%s", s->smtp.helo);
-	snprintf(q->sender, sizeof(q->sender), "%s", s->smtp.sender);
+	copy_str(q->helo, sizeof(q->helo), s->smtp.helo);
+	copy_str(q->sender, sizeof(q->sender), s->smtp.sender);
 	rcpt_len = SL_MIN(rcpt_len, sizeof(q->rcpt) - 1);
 	if (rcpt != NULL)
 		memcpy(q->rcpt, rcpt, rcpt_len);
@@ -707,28 +719,39 @@ static int h_helo(void *arg, uint32_t slot, const char *name, bool esmtp, struct
 	return SL_OK;
 }
 
-/* Copy "VERB:<addr>params\r\n" into the job. */
-static void job_line(struct relay_job *j, const char *verb, const struct smtp_cmd *c)
+/* Copy "VERB:<addr> params\r\n" into the job; the parameters pass through
+ * as the client sent them, after exactly one space. False when it does not
+ * fit (a command_line_limit raised far above 512): never drop parameters. */
+static bool job_line(struct relay_job *j, const char *verb, const struct smtp_cmd *c)
 {
-	int n;
-	size_t plen = c->params_len;
+	size_t cap = sizeof(j->line) - 3, n, vl = strlen(verb), al, plen = c->params_len;
+	const char *p = c->params;
 
-	n = snprintf(j->line, sizeof(j->line), "%s:<", verb);
+	memcpy(j->line, verb, vl);
+	memcpy(j->line + vl, ":<", 2);
+	n = vl + 2;
 	j->addr_off = (uint16_t)n;
-	j->addr_len = (uint16_t)strlen(c->path.addr);
-	n += snprintf(j->line + n, sizeof(j->line) - (size_t)n, "%s>", c->path.addr);
-	if (plen > 0) {
-		/* exactly one space before the parameters, passed through as sent */
-		const char *p = c->params;
-		while (plen > 0 && *p == ' ') {
-			p++;
-			plen--;
-		}
-		if (plen > 0)
-			n += snprintf(j->line + n, sizeof(j->line) - (size_t)n, " %.*s", (int)plen, p);
+	al = strnlen(c->path.addr, sizeof(c->path.addr));
+	memcpy(j->line + n, c->path.addr, al);
+	j->addr_len = (uint16_t)al;
+	n += al;
+	j->line[n++] = '>';
+	while (plen > 0 && *p == ' ') {
+		p++;
+		plen--;
 	}
-	n += snprintf(j->line + n, sizeof(j->line) - (size_t)n, "\r\n");
-	j->line_len = (uint16_t)SL_MIN((size_t)n, sizeof(j->line) - 1);
+	if (plen > 0) {
+		if (n + 1 + plen > cap)
+			return false;
+		j->line[n++] = ' ';
+		memcpy(j->line + n, p, plen);
+		n += plen;
+	}
+	j->line[n++] = '\r';
+	j->line[n++] = '\n';
+	j->line[n] = '\0';
+	j->line_len = (uint16_t)n;
+	return true;
 }
 
 static int h_mail(void *arg, uint32_t slot, const struct smtp_cmd *c, struct smtp_answer *a)
@@ -739,7 +762,11 @@ static int h_mail(void *arg, uint32_t slot, const struct smtp_cmd *c, struct smt
 	s->tx_lost = false;
 	s->tx_skip_limits = false;
 	j = &s->jobs[push_job(s, SMTP_CMD_MAIL, slot) % RELAY_JOBS];
-	job_line(j, "MAIL FROM", c);
+	if (!job_line(j, "MAIL FROM", c)) {
+		s->jtail--;
+		smtp_answer_id(a, false, SMTP_R_LINE_TOO_LONG);
+		return SL_OK;
+	}
 	return run_in_hook(s, slot, a);
 }
 
@@ -748,7 +775,11 @@ static int h_rcpt(void *arg, uint32_t slot, const struct smtp_cmd *c, struct smt
 	struct relay_session *s = arg;
 	struct relay_job *j = &s->jobs[push_job(s, SMTP_CMD_RCPT, slot) % RELAY_JOBS];
 
-	job_line(j, "RCPT TO", c);
+	if (!job_line(j, "RCPT TO", c)) {
+		s->jtail--;
+		smtp_answer_id(a, false, SMTP_R_LINE_TOO_LONG);
+		return SL_OK;
+	}
 	return run_in_hook(s, slot, a);
 }
 
@@ -845,7 +876,7 @@ struct relay_session *relay_session_start(void *mem, struct relay_worker *w,
 
 	/* The job and reply tables are large; only their indexes need zeroing. */
 	memset((char *)s + offsetof(struct relay_session, ops), 0,
-	       sizeof(*s) - offsetof(struct relay_session, ops));
+	       offsetof(struct relay_session, jobs) - offsetof(struct relay_session, ops));
 	s->ops = ops;
 	s->conn = conn;
 	s->w = w;

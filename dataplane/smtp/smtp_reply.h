@@ -86,10 +86,10 @@ extern const struct smtp_reply smtp_replies[SMTP_R_COUNT];
  * buf; returns the length, truncating the text so the line fits len.
  */
 size_t smtp_reply_format(char *buf, size_t len, uint16_t code, const char *status, const char *text);
-static inline size_t smtp_reply_format_id(char *buf, size_t len, enum smtp_reply_id id)
-{
-	return smtp_reply_format(buf, len, smtp_replies[id].code, smtp_replies[id].status,
-				 smtp_replies[id].text);
-}
+/* smtp_reply_format_id - a table reply, formatted once at start-up and
+ * copied from there: replies are on every command's path. */
+size_t smtp_reply_format_id(char *buf, size_t len, enum smtp_reply_id id);
+/* The formatted table reply itself, NUL-terminated. */
+const char *smtp_reply_line(enum smtp_reply_id id, size_t *len);
 
 #endif

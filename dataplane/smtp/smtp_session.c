@@ -3,6 +3,7 @@
 #include "smtp_session.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,7 +29,7 @@ void smtp_session_init(struct smtp_session *s, const struct cfg *c,
 		       const struct smtp_session_hooks *hooks, void *arg,
 		       uint64_t id, const char *peer, const bool *stressed, const uint64_t *now_ms)
 {
-	memset(s, 0, sizeof(*s));
+	memset(s, 0, offsetof(struct smtp_session, slots));
 	s->state = SMTP_S_CONNECT;
 	s->cfg = c;
 	s->hooks = hooks;

@@ -133,13 +133,11 @@ struct smtp_session {
 
 	/* reply queue: slots [head, tail) in command order */
 	uint32_t head, tail;
-	struct smtp_slot slots[SMTP_SLOTS];
 
 	/* the command line being read (or waiting for its turn) */
 	uint32_t line_len;
 	bool     line_ready;         /**< complete, waiting for the queue to drain */
 	bool     line_overflow;      /**< longer than the limit: discarding to CR LF */
-	char     line[SMTP_LINE_MAX];    /**< command_line_limit is capped to fit */
 	uint32_t line_limit;
 
 	/* DATA */
@@ -152,6 +150,11 @@ struct smtp_session {
 	uint64_t data_last_ms;
 
 	struct smtp_counts counts;
+
+	/* The big buffers last: smtp_session_init zeroes only what is above
+	 * (a session starts often; these are written before they are read). */
+	struct smtp_slot slots[SMTP_SLOTS];
+	char     line[SMTP_LINE_MAX];    /**< command_line_limit is capped to fit */
 };
 
 /* Set up s; nothing is sent until smtp_session_start(). */
