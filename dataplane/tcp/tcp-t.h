@@ -79,6 +79,9 @@ struct tcp_counters {
 	uint64_t timeouts;                /**< connections ended by TCP_CLOSE_TIMEOUT */
 	uint64_t tw_reused, tw_recycled;  /**< TIME-WAIT reused by a new SYN / evicted early */
 	uint64_t rtt_samples;
+	uint64_t fast_retransmits;        /**< segments sent again on dupacks / partial ACKs (RFC 5681 3.2, RFC 6582) */
+	uint64_t fast_recoveries;         /**< entries into NewReno fast recovery */
+	uint64_t cwnd_idle_resets;        /**< RFC 5681 4.1 restarts after idle */
 	uint64_t drops[TCP_DROP_COUNT];
 	uint64_t conns[TCP_STATE_COUNT];  /**< connections now in each state */
 };
@@ -219,6 +222,12 @@ struct tcp_rq_ent {
 #define TF_ACCEPTED     0x2000u  /**< the application knows this connection */
 #define TF_IN_DELIVER   0x4000u  /**< inside the data callback loop */
 
+/* tcp_conn.cc_flags (congestion control, tcp_cc.c) */
+#define TCC_RECOVERY     0x01u  /**< in NewReno fast recovery (RFC 6582 3.2) */
+#define TCC_RECOVER_SET  0x02u  /**< recover is meaningful: ACKs up to it may not start recovery */
+#define TCC_AFTER_RTO    0x04u  /**< slow start after an RTO: ABC limit L = 1 SMSS (RFC 3465 2.3) */
+#define TCC_PARTIAL_SEEN 0x08u  /**< a partial ACK already restarted the RTO (RFC 6582 3.2 step 5) */
+
 enum tcp_rtx_mode { TCP_RTX_NONE = 0, TCP_RTX_RTO, TCP_RTX_PERSIST, TCP_RTX_FW2 };
 
 /*
@@ -239,7 +248,7 @@ struct tcp_conn {
 	uint32_t ts_recent;           /**< RFC 7323 TS.Recent */
 	uint32_t ts_offset;           /**< per-connection TSval offset (RFC 7323 5.4) */
 	uint32_t last_ack_sent;
-	uint32_t cwnd;                /**< fixed initial window for now; RFC 5681 later */
+	uint32_t cwnd;                /**< RFC 5681 congestion window, bytes (tcp_cc.c) */
 	uint16_t flags;
 	uint16_t mss;                 /**< payload per segment we send (options excluded) */
 	uint8_t  state;
@@ -264,8 +273,8 @@ struct tcp_conn {
 	uint32_t rto_cur;             /**< ms, with backoff */
 	uint32_t rtt_seq;             /**< Karn: segment being timed */
 	uint32_t max_snd_wnd;         /**< RFC 5961 5.2 MAX.SND.WND */
-	uint32_t ssthresh;            /**< reserved for RFC 5681 */
-	uint16_t dupacks;             /**< reserved for RFC 5681/6582 fast retransmit */
+	uint32_t ssthresh;            /**< RFC 5681 slow start threshold, bytes */
+	uint16_t dupacks;             /**< RFC 5681 duplicate ACKs in a row */
 	uint16_t rq_ooo;              /**< out-of-order entries among rq */
 	uint64_t rtt_start;           /**< Karn: when rtt_seq was sent */
 	uint64_t ts_recent_age;       /**< when ts_recent was set (PAWS 24-day rule) */
@@ -273,6 +282,10 @@ struct tcp_conn {
 	uint32_t want_space;          /**< writable fires when this much is free */
 	uint32_t ooo_fin_seq;
 	uint32_t persist_cur;         /**< persist interval, ms, with backoff */
+	uint32_t recover;             /**< RFC 6582 "recover": SND.MAX when recovery (or an RTO) began */
+	uint32_t bytes_acked;         /**< RFC 3465 congestion-avoidance byte counter */
+	uint64_t last_snd;            /**< when data last left (RFC 5681 4.1 restart after idle) */
+	uint8_t  cc_flags;            /**< TCC_* */
 
 	/* --- cold --- */
 	uint8_t                   *sbuf;      /**< ring of cfg.snd_buf bytes */

@@ -10,11 +10,12 @@
  * allocated after that. Sans-IO: segments come in through tcp_input(),
  * go out through ops->output, and time moves only through tcp_advance().
  *
- * Left for later steps of issue 3: congestion control past a fixed initial
- * window (RFC 5681 slow start and congestion avoidance, RFC 6582 NewReno
- * fast retransmit: cwnd, ssthresh and dupacks are already in the TCB), SYN
- * cookies (RFC 4987), use of SACK (RFC 2018; SACK-permitted is parsed and
- * recorded), keepalive.
+ * Congestion control (tcp_cc.c): RFC 5681 slow start and congestion
+ * avoidance with RFC 3465 byte counting, fast retransmit and RFC 6582
+ * NewReno recovery, restart after idle.
+ *
+ * Left for later steps of issue 3: SYN cookies (RFC 4987), use of SACK
+ * (RFC 2018; SACK-permitted is parsed and recorded), keepalive.
  */
 
 void tcp_config_defaults(struct tcp_config *cfg);

@@ -41,7 +41,7 @@ static void syn_options(struct tcp_conn *c, const struct tcp_seg *s)
 	if (s->opt.sack_ok)
 		c->flags |= TF_SACK_OK;
 	c->mss = (uint16_t)mss;
-	c->cwnd = (uint32_t)cfg->init_cwnd_segs * mss;
+	tcp_cc_init(c);
 	/* The window of a SYN is never scaled (RFC 7323 2.2). */
 	c->snd_wnd = s->wnd;
 	c->max_snd_wnd = s->wnd;
@@ -71,6 +71,7 @@ static void syn_rtx_rule(struct tcp_conn *c)
 	else
 		c->rto_cur = c->rto;
 	c->retries = 0;
+	tcp_cc_init(c);     /* the IW depends on whether the SYN was lost */
 }
 
 static void established(struct tcp_conn *c)
@@ -476,10 +477,17 @@ static bool ack_input(struct tcp_conn *c, struct tcp_seg *s)
 {
 	struct tcp_stack *st = c->stack;
 	uint32_t ack = s->ack;
+	uint32_t new_wnd = (uint32_t)s->wnd << c->snd_wscale;
+	/* RFC 5681 section 2, DUPLICATE ACKNOWLEDGMENT: data outstanding, no
+	 * payload, no SYN/FIN, same ACK and same window as before. Not while
+	 * probing a zero window: probe answers look just like these. */
+	bool dup = ack == c->snd_una && s->len == 0 && !(s->flags & (TCP_SYN | TCP_FIN)) &&
+		   SEQ_GT(c->snd_max, c->snd_una) && new_wnd == c->snd_wnd &&
+		   c->rtx_mode != TCP_RTX_PERSIST;
 
 	if (SEQ_GEQ(ack, c->snd_una) &&
 	    (SEQ_LT(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, ack)))) {
-		c->snd_wnd = (uint32_t)s->wnd << c->snd_wscale;
+		c->snd_wnd = new_wnd;
 		c->snd_wl1 = s->seq;
 		c->snd_wl2 = ack;
 		if (c->snd_wnd > c->max_snd_wnd)
@@ -492,6 +500,14 @@ static bool ack_input(struct tcp_conn *c, struct tcp_seg *s)
 	if (SEQ_GT(ack, c->snd_una)) {
 		uint32_t data_end = c->sbuf_seq + c->sbuf_len;
 		bool fin_acked = (c->flags & TF_FIN_QUEUED) && SEQ_GT(ack, data_end);
+		uint32_t acked = ack - c->snd_una, flight = c->snd_max - c->snd_una;
+		bool rearm;
+
+		if (c->snd_una == c->iss) {
+			/* the SYN's sequence number is not data: it grows no window */
+			acked--;
+			flight--;
+		}
 
 		rtt_from_ack(c, s);
 		if (SEQ_GT(ack, c->sbuf_seq)) {
@@ -506,14 +522,12 @@ static bool ack_input(struct tcp_conn *c, struct tcp_seg *s)
 		c->retries = 0;
 		c->rto_cur = c->rto;
 		c->persist_cur = 0;
-		/* Progress leaves the loss window. A fixed window until RFC 5681
-		 * slow start / congestion avoidance land here. */
-		c->cwnd = (uint32_t)st->cfg.init_cwnd_segs * c->mss;
+		rearm = tcp_cc_ack(c, acked, flight);
 		/* RFC 6298 5.2 / 5.3 */
 		if (c->snd_una == c->snd_max) {
 			if (c->rtx_mode == TCP_RTX_RTO)
 				tcp_rtx_stop(c);
-		} else if (c->rtx_mode != TCP_RTX_PERSIST) {
+		} else if (c->rtx_mode != TCP_RTX_PERSIST && rearm) {
 			tcp_rto_arm(c);
 		}
 		if (fin_acked) {
@@ -540,8 +554,9 @@ static bool ack_input(struct tcp_conn *c, struct tcp_seg *s)
 			if (c->state == TCP_CLOSED)
 				return false;
 		}
+	} else if (dup) {
+		tcp_cc_dupack(c);
 	}
-	/* else a duplicate ACK: counted for fast retransmit in a later step */
 	return true;
 }
 

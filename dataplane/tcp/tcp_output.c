@@ -97,6 +97,8 @@ void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		o.dlen[1] = len - first;
 		o.len = len;
 	}
+	if (len > 0)
+		c->last_snd = st->now;
 	st->cnt.seg_out++;
 	st->cnt.bytes_out += len;
 	if (flags & TCP_RST)
@@ -121,9 +123,16 @@ void tcp_send_syn(struct tcp_conn *c)
 		c->snd_max = c->snd_nxt;
 }
 
+/*
+ * A pure ACK carries SND.MAX, not SND.NXT: after an RTO rewinds SND.NXT
+ * the peer may already hold everything up to SND.MAX, and an ACK whose
+ * sequence lies below its RCV.NXT fails the acceptability test (RFC 9293
+ * 3.10.7.4), so its acknowledgment would be ignored. With both ends going
+ * back at once no ACK would ever get through (BSD does the same).
+ */
 void tcp_send_ack(struct tcp_conn *c)
 {
-	tcp_xmit(c, c->snd_nxt, TCP_ACK, 0);
+	tcp_xmit(c, c->snd_max, TCP_ACK, 0);
 }
 
 /* RFC 5961 section 7: challenge ACKs are limited per lcore, so an attacker
@@ -221,8 +230,8 @@ static void output_impl(struct tcp_conn *c, bool force)
 			tcp_send_ack(c);
 		return;
 	}
-	/* cwnd is a fixed initial window (RFC 6928) with the RFC 5681 loss
-	 * window after an RTO; slow start and congestion avoidance come later. */
+	if (c->snd_max == c->snd_una && SEQ_LT(c->snd_nxt, data_end))
+		tcp_cc_idle_check(c);
 	wnd = SL_MIN(c->snd_wnd, c->cwnd);
 	for (;;) {
 		uint32_t inflight = c->snd_nxt - c->snd_una;

@@ -89,6 +89,14 @@ void tcp_dack_arm(struct tcp_conn *c);
 void tcp_dack_cancel(struct tcp_conn *c);
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_ms);
 
+/* tcp_cc.c */
+uint32_t tcp_cc_iw(const struct tcp_conn *c);
+void tcp_cc_init(struct tcp_conn *c);
+bool tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint32_t flight);
+void tcp_cc_dupack(struct tcp_conn *c);
+void tcp_cc_rto(struct tcp_conn *c);
+void tcp_cc_idle_check(struct tcp_conn *c);
+
 /* tcp_input.c */
 void tcp_input_seg(struct tcp_stack *st, struct tcp_seg *s);
 

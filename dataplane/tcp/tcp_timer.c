@@ -118,8 +118,8 @@ static void rto_expired(struct tcp_conn *c)
 	/* RFC 6298 5.4: retransmit the earliest unacknowledged segment. We go
 	 * back to SND.UNA with a one-segment loss window (RFC 5681 3.1), so
 	 * only that segment leaves now; each ACK then reopens the window. */
+	tcp_cc_rto(c);
 	c->snd_nxt = c->snd_una;
-	c->cwnd = c->mss;
 	c->rtx_mode = TCP_RTX_NONE;
 	tcp_output(c);
 	if (c->rtx_mode == TCP_RTX_NONE && SEQ_GT(c->snd_max, c->snd_una))
