@@ -11,6 +11,8 @@
 
 #include "cfg.h"
 #include "control.h"
+#include "dpdk/dpdk.h"
+#include "dpdk/dpdk_transport.h"
 #include "kernel/kt.h"
 #include "relay/backend_pool.h"
 #include "util/sl_log.h"
@@ -20,11 +22,12 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sluice [-t] [-c FILE]\n"
+		"usage: sluice [-t] [-c FILE] [-- EAL ARGS]\n"
 		"  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
 		"  -t       check the configuration, print the effective one, exit\n"
 		"  -h       this help\n"
-		"  -V       version\n");
+		"  -V       version\n"
+		"  -- ...   transport dpdk: EAL arguments that override the config's dpdk eal\n");
 }
 
 static void dump_out(const char *s, size_t n, void *arg)
@@ -52,6 +55,88 @@ static int write_pid_file(const char *path)
 	fprintf(f, "%ld\n", (long)getpid());
 	fclose(f);
 	return 0;
+}
+
+static void wait_signals(const sigset_t *sigs, struct control *ctl, const char *file, const struct cfg *c)
+{
+	for (;;) {
+		int sig;
+		if (sigwait(sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			sl_info("SIGHUP: reloading %s", file);
+			control_request_reload(ctl);
+			continue;
+		}
+		sl_info("%s: shutting down (grace %u ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+			c->shutdown_grace_ms);
+		return;
+	}
+}
+
+/*
+ * transport dpdk: EAL (config words, then the words after `--` on our
+ * command line), ports and worker lcores, the control on a thread of the
+ * main lcore, the sessions on the workers. SIGTERM: graceful drain bounded
+ * by shutdown_grace, then the workers stop.
+ */
+static int run_dpdk(struct cfg *c, const char *file, const sigset_t *sigs, struct backend_pool *pool,
+		    int novr, char **ovr)
+{
+	struct dpdk_dp *dp = NULL;
+	struct control *ctl = NULL;
+	pthread_t ctl_thread;
+	bool ctl_started = false;
+	char err[1024];
+	int rc = 1;
+
+	if (dpdk_eal_init("sluice", c->dpdk.eal, novr, ovr, err, sizeof(err)) != SL_OK) {
+		sl_err("%s", err);
+		return 1;
+	}
+	if (dpdk_dp_create(&dp, &c->dpdk, err, sizeof(err)) != SL_OK) {
+		sl_err("%s", err);
+		goto out;
+	}
+	ctl = control_new(c, dpdk_dp_nworkers(dp), pool);
+	if (ctl == NULL)
+		goto out;
+	if (dpdk_tp_start(dp, c, ctl, pool, err, sizeof(err)) != SL_OK ||
+	    dpdk_dp_launch(dp, err, sizeof(err)) != SL_OK) {
+		sl_err("%s", err);
+		goto out;
+	}
+	/* the control thread is a plain thread of the main lcore: never a worker */
+	if (pthread_create(&ctl_thread, NULL, control_thread, ctl) != 0) {
+		sl_err("cannot start the control thread");
+		dpdk_tp_shutdown(dp);
+		goto stop;
+	}
+	ctl_started = true;
+	write_pid_file(c->pid_file);
+	sl_info("sluice started: %u workers, transport dpdk, %u port(s), %u backends, hostname %s",
+		dpdk_dp_nworkers(dp), dpdk_dp_nports(dp), c->nbackends, c->hostname);
+	wait_signals(sigs, ctl, file, c);
+	dpdk_tp_shutdown(dp);
+	/* the workers abort what is left at the grace deadline: wait a little past it */
+	for (unsigned ms = 0; !dpdk_tp_idle(dp) && ms < c->shutdown_grace_ms + 2000; ms += 10)
+		usleep(10 * 1000);
+	rc = 0;
+stop:
+	dpdk_dp_stop(dp);
+	dpdk_tp_free(dp);
+out:
+	if (ctl_started) {
+		control_stop(ctl);
+		pthread_join(ctl_thread, NULL);
+	}
+	dpdk_dp_destroy(dp);
+	if (ctl != NULL)
+		control_free(ctl);
+	dpdk_eal_cleanup();
+	if (c->pid_file[0] != '\0')
+		unlink(c->pid_file);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -86,7 +171,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc) {
+	/* words after `--` are EAL overrides (transport dpdk); nothing else may follow the options */
+	if (optind != argc && strcmp(argv[optind - 1], "--") != 0) {
 		usage(stderr);
 		return 2;
 	}
@@ -103,10 +189,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	sl_log_set_level((enum sl_log_level)c->log_level);
-	if (c->transport != CFG_TRANSPORT_KERNEL) {
-		sl_err("%s: transport dpdk is not in this build yet; use transport kernel", file);
+	if (c->transport == CFG_TRANSPORT_KERNEL && optind != argc) {
+		sl_err("EAL arguments after -- need transport dpdk");
 		cfg_unref(c);
-		return 1;
+		return 2;
 	}
 
 	/* Every thread inherits this mask: signals are taken only by sigwait below. */
@@ -127,6 +213,14 @@ int main(int argc, char **argv)
 		sl_err("%s: cannot set up the backends", file);
 		return 1;
 	}
+	if (c->transport == CFG_TRANSPORT_DPDK) {
+		int rc = run_dpdk(c, file, &sigs, pool, argc - optind, argv + optind);
+
+		cfg_unref(c);
+		free(pool);
+		sl_info("sluice stopped");
+		return rc;
+	}
 	ctl = control_new(c, kt_workers_for(c), pool);
 	if (ctl == NULL)
 		return 1;
@@ -144,19 +238,7 @@ int main(int argc, char **argv)
 	sl_info("sluice started: %u workers, transport kernel, %u backends, hostname %s",
 		kt_nworkers(k), c->nbackends, c->hostname);
 
-	for (;;) {
-		int sig;
-		if (sigwait(&sigs, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			sl_info("SIGHUP: reloading %s", file);
-			control_request_reload(ctl);
-			continue;
-		}
-		sl_info("%s: shutting down (grace %u ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-			c->shutdown_grace_ms);
-		break;
-	}
+	wait_signals(&sigs, ctl, file, c);
 	kt_shutdown(k);
 	kt_join(k);
 	control_stop(ctl);

@@ -41,6 +41,22 @@ struct dpdk_txq {
 };
 
 struct dpdk_lcore;
+struct dpdk_lcore_port;
+struct net_rx;
+
+/*
+ * What the loop calls when a transport (dpdk_transport.c) is attached:
+ * pointers, so the loop's library does not pull the transport (and with it
+ * the relay, TCP and control code) into programs that only move packets.
+ *  - tcp_rx: a NET_RX_TCP segment; the callee takes the mbuf (frees it);
+ *  - poll:   once per iteration, after RX: timers, rings, deferred work;
+ *            returns true when it did something (busy-cycle accounting).
+ */
+struct dpdk_hooks {
+	void (*tcp_rx)(struct dpdk_lcore *lc, struct dpdk_lcore_port *lp, struct rte_mbuf *m,
+		       const struct net_rx *rx);
+	bool (*poll)(struct dpdk_lcore *lc, uint64_t now_ms);
+};
 
 /* What one lcore keeps per port: its queue, its ARP cache, its TX buffer, net_input's context. */
 struct dpdk_lcore_port {
@@ -67,6 +83,8 @@ struct dpdk_lcore {
 	const int          *quit;         /**< the dataplane's quit flag */
 	uint64_t            tsc_per_ms;
 	unsigned            nports;
+	const struct dpdk_hooks *hooks;   /**< NULL: no transport, TCP segments are counted and freed */
+	void               *tp;           /**< the transport's per-lcore state (struct dpdk_tp) */
 	struct dpdk_stats   st __rte_cache_aligned;
 	struct dpdk_lcore_port ports[DPDK_PORT_MAX];
 } __rte_cache_aligned;
@@ -79,6 +97,7 @@ struct dpdk_dp {
 	unsigned            nworkers;
 	struct dpdk_lcore  *lcores[DPDK_WORKER_MAX];
 	struct rte_mempool *pools[RTE_MAX_NUMA_NODES];
+	int                 tp_stop;      /**< dpdk_tp_shutdown: workers drain their sessions */
 };
 
 #endif

@@ -76,6 +76,12 @@ static void txq_put(struct dpdk_lcore_port *lp, struct rte_mbuf *m)
 	q->m[q->n++] = m;
 }
 
+void dpdk_lcore_tx(struct dpdk_lcore_port *lp, struct rte_mbuf *m)
+{
+	net_stats_tx(lp->nc.stats, rte_pktmbuf_pkt_len(m));
+	txq_put(lp, m);
+}
+
 /* At stop: one last drain, then free what the NIC would not take. */
 static void txq_flush_all(struct dpdk_lcore_port *lp)
 {
@@ -263,12 +269,15 @@ static inline void rx_one(struct dpdk_lcore_port *lp, struct rte_mbuf *m)
 	v = net_input(&lp->nc, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
 		      rx_flags_of(m), &rx);
 	if (v == NET_RX_TCP) {
+		if (lp->lc->hooks != NULL) {
+			/* the transport takes m: tcp_input, then hold/release for what it keeps */
+			lp->lc->hooks->tcp_rx(lp->lc, lp, m, &rx);
+			return;
+		}
 		/*
-		 * >>> TCP HOOK (dataplane/tcp) <<<
-		 * rx.l4 .. rx.l4 + rx.l4_len is the checksummed segment from rx.src to
-		 * rx.dst; rte_pktmbuf_adj(m, rx.l4_off) would make the mbuf start at
-		 * it. The TCP layer will take m here (and free it when its payload is
-		 * consumed). Until it is plugged in, count and free.
+		 * TCP HOOK without a transport (dpdk_pingd, the ring tests): rx.l4 ..
+		 * rx.l4 + rx.l4_len is the checksummed segment from rx.src to rx.dst;
+		 * nobody takes it, so count and free.
 		 */
 		st->tcp_unhandled++;
 		rte_pktmbuf_free(m);
@@ -322,7 +331,10 @@ int dpdk_lcore_main(void *arg)
 				rx_one(lp, pkts[k]);
 			}
 		}
-		/* the ARP timer; later the TCP timer wheel ticks here as well */
+		/* the transport: TCP and session timers, control ring, deferred session work */
+		if (lc->hooks != NULL && lc->hooks->poll(lc, now_ms))
+			work = true;
+		/* the ARP timer */
 		if (unlikely(t0 >= next_arp)) {
 			for (unsigned i = 0; i < lc->nports; i++) {
 				lc->ports[i].nc.now_ms = now_ms;

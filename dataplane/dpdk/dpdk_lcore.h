@@ -18,6 +18,9 @@ struct dpdk_lcore *dpdk_lcore_alloc(struct dpdk_dp *dp, unsigned lcore_id, unsig
 int dpdk_lcore_bind(struct dpdk_dp *dp, struct dpdk_lcore *lc, char *err, size_t errlen);
 void dpdk_lcore_free(struct dpdk_lcore *lc);
 
+/* dpdk_lcore_tx - queue a built frame on lp for the next TX burst (counted); owns m after. */
+void dpdk_lcore_tx(struct dpdk_lcore_port *lp, struct rte_mbuf *m);
+
 /* dpdk_lcore_main - the loop, an lcore_function_t for rte_eal_remote_launch; returns 0 on quit. */
 int dpdk_lcore_main(void *arg);
 

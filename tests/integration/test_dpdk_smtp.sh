@@ -1,0 +1,194 @@
+#!/bin/bash
+# test_dpdk_smtp.sh - sluice with `transport dpdk` on an af_packet veth end relays swaks' mail to a capture backend.
+#
+# Topology (198.18.0.0/15 only, inside namespaces this test creates):
+#   netns sl-ds-c: veth sl-dsc0 198.18.0.2/24 (swaks) and 198.18.0.3/24 (capture_backend.py :2525)
+#        <->  netns sl-ds-g: veth sl-dsg0, no address: sluice's DPDK port 0 (net_af_packet), 198.18.0.1/24.
+# The backend sits on the client's veth at a second address: one veth pair carries
+# both legs (client -> sluice, sluice -> backend), and the Linux kernel is the TCP
+# peer of our stack on each. The gateway end is alone in its namespace so no kernel
+# stack answers for 198.18.0.1. Health checks are off: they run on the control
+# thread over kernel sockets, which have no route in the gateway namespace.
+# Everything is removed in the EXIT trap, whatever happens. Exit 0 PASS, 1 FAIL, 77 SKIP.
+source "$(dirname "$0")/lib.sh"
+need_sluice
+need_cmd swaks ethtool
+
+NS_C=sl-ds-c
+NS_G=sl-ds-g
+IF_C=sl-dsc0
+IF_G=sl-dsg0
+GW=198.18.0.1
+BK=198.18.0.3
+BK_PORT=2525
+SL_PID=
+CAP_PID=
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP $TEST_NAME: needs root (namespaces, af_packet)"
+	exit 77
+fi
+
+# Processes first (sluice holds the af_packet socket), then the namespaces;
+# lib.sh's own cleanup (tracked PIDs, the temp dir) runs after, with the test's status.
+ns_cleanup() {
+	[ -n "$SL_PID" ] && _kill_pid "$SL_PID"
+	[ -n "$CAP_PID" ] && _kill_pid "$CAP_PID"
+	ip netns del "$NS_C" 2>/dev/null   # deleting a namespace deletes its veth end, and so the pair
+	ip netns del "$NS_G" 2>/dev/null
+	ip link del "$IF_C" 2>/dev/null
+	ip link del "$IF_G" 2>/dev/null
+	return 0
+}
+trap '_rc=$?; ns_cleanup; (exit $_rc); _cleanup' EXIT
+
+# swaks from the client namespace to sluice-dpdk; OUT [swaks args...]
+dsw() {
+	local out=$1
+	shift
+	ip netns exec "$NS_C" timeout 120 swaks --server "$GW:25" --helo client.test.example \
+		--from a@b.example --to user@example.net --timeout 60 --suppress-data "$@" >"$out" 2>&1
+}
+
+# Leftovers of an earlier run killed with SIGKILL would make ip fail below.
+ip netns del "$NS_C" 2>/dev/null
+ip netns del "$NS_G" 2>/dev/null
+set -e
+ip netns add "$NS_C"
+ip netns add "$NS_G"
+ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_G" netns "$NS_G"
+for ns in "$NS_C" "$NS_G"; do
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	ip -n "$ns" link set lo up
+done
+ip -n "$NS_C" addr add 198.18.0.2/24 dev "$IF_C"
+ip -n "$NS_C" addr add "$BK/24" dev "$IF_C"
+# Linux leaves TCP checksums to the (absent) hardware on a veth: fill them, and
+# segment before the wire, so af_packet hands our stack real MTU-sized frames.
+ip netns exec "$NS_C" ethtool -K "$IF_C" tx off tso off gso off >/dev/null 2>&1
+ip netns exec "$NS_G" ethtool -K "$IF_G" gro off >/dev/null 2>&1 || true
+ip -n "$NS_C" link set "$IF_C" up
+ip -n "$NS_G" link set "$IF_G" up
+set +e
+
+mkdir -p "$T/cap"
+ip netns exec "$NS_C" "$PY" "$IT_DIR/capture_backend.py" --host "$BK" --port "$BK_PORT" --dir "$T/cap" \
+	>"$T/cap.log" 2>&1 &
+CAP_PID=$!
+track_pid "$CAP_PID"
+cap_listens() { ip netns exec "$NS_C" ss -Htln "sport = :$BK_PORT" 2>/dev/null | grep -q .; }
+if ! wait_for 15 cap_listens; then
+	bad start "capture backend did not listen on $BK:$BK_PORT" "$T/cap.log"
+	finish
+fi
+
+cat >"$T/sluice.conf" <<EOF
+hostname      mx.test.example
+listen        $GW:25
+transport     dpdk
+dpdk {
+	eal   "-l 0-1 --no-huge -m 512 --no-pci --no-shconf --no-telemetry --file-prefix=sl_smtp_$$ --vdev=net_af_packet0,iface=$IF_G,qdisc_bypass=1"
+	port  0 address $GW/24
+	mbufs 16383
+}
+max_sessions  100
+relay_domains example.net .example.org
+greet_pause   0s
+shutdown_grace 5s
+control       $T/control.sock mode 0600
+health_check  interval 0s
+backend_connect_timeout 3s
+backend_reply_timeout 10s
+backend_data_timeout 20s
+backend       cap $BK:$BK_PORT xclient off
+EOF
+if ! timeout 10 "$SLUICE" -t -c "$T/sluice.conf" >"$T/sluice-t.out" 2>&1; then
+	bad config "sluice -t rejected the config" "$T/sluice-t.out"
+	finish
+fi
+ip netns exec "$NS_G" "$SLUICE" -c "$T/sluice.conf" 2>>"$T/sluice.log" &
+SL_PID=$!
+track_pid "$SL_PID"
+
+# Ready when a TCP connection through our stack gets the 220 greeting (bounded: 30 s).
+greets() {
+	kill -0 "$SL_PID" 2>/dev/null || return 2
+	ip netns exec "$NS_C" timeout 3 "$PY" - "$GW" <<'PY' >/dev/null 2>&1
+import socket, sys
+s = socket.create_connection((sys.argv[1], 25), timeout=2)
+sys.exit(0 if s.recv(512).startswith(b"220") else 1)
+PY
+}
+up=0
+for _ in $(seq 30); do
+	greets
+	case $? in
+	0) up=1; break ;;
+	2) break ;;
+	esac
+	sleep 1
+done
+if [ $up -ne 1 ]; then
+	bad start "sluice (transport dpdk) did not greet on $GW:25" "$T/sluice.log"
+	finish
+fi
+ok start
+
+n=0
+# deliver SIZE CASE: one message, byte for byte at the backend, envelope intact.
+deliver() {
+	local size=$1 c=$2
+	make_body "$T/b$size" "$size"
+	if ! dsw "$T/sw.$c" --data @"$T/b$size.send"; then
+		bad "$c" "swaks failed: $(first_error "$T/sw.$c")" "$T/sw.$c" "$T/sluice.log"
+		return
+	fi
+	n=$((n + 1))
+	if ! wait_for 15 capture_has cap "$n"; then
+		bad "$c" "sluice said 250 but the backend has $(capture_count cap) of $n messages" "$T/sw.$c"
+		n=$(capture_count cap)
+	elif ! why=$(same_content "$T/b$size" "$T/cap/msg-$n.eml"); then
+		bad "$c" "$why"
+	elif ! grep -qx 'mail_from a@b.example' "$T/cap/msg-$n.env" ||
+		! grep -qx 'rcpt user@example.net' "$T/cap/msg-$n.env"; then
+		bad "$c" "wrong envelope at the backend" "$T/cap/msg-$n.env"
+	else
+		ok "$c"
+	fi
+}
+
+deliver 1024 deliver-1k
+
+# A recipient outside relay_domains: 554 5.7.1, nothing relayed.
+dsw "$T/sw.denied" --to x@elsewhere.example
+if grep -q '^<\*\* *554' "$T/sw.denied" && [ "$(capture_count cap)" -eq "$n" ]; then
+	ok relay-denied-554
+else
+	bad relay-denied-554 "want 554 and no message at the backend: $(first_error "$T/sw.denied")" "$T/sw.denied"
+fi
+
+# Ten sessions in a row, each a message.
+good=0
+make_body "$T/b2000" 2000
+for i in $(seq 10); do
+	if dsw "$T/sw.row$i" --data @"$T/b2000.send"; then good=$((good + 1)); fi
+done
+n=$((n + good))
+if [ $good -eq 10 ] && wait_for 15 capture_has cap "$n" && [ "$(capture_count cap)" -eq "$n" ]; then
+	ok ten-sessions
+else
+	bad ten-sessions "$good of 10 accepted, backend has $(capture_count cap) of $n" "$T/sluice.log"
+	n=$(capture_count cap)
+fi
+
+deliver 1048576 deliver-1m
+
+# SIGTERM: the drain is graceful and bounded (shutdown_grace 5 s).
+kill -TERM "$SL_PID"
+if wait_exit "$SL_PID" 15; then
+	if [ "$WAIT_RC" -eq 0 ]; then ok sigterm; else bad sigterm "exit status $WAIT_RC" "$T/sluice.log"; fi
+	SL_PID=
+else
+	bad sigterm "sluice still runs 15 s after SIGTERM" "$T/sluice.log"
+fi
+finish
