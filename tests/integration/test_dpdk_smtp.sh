@@ -91,7 +91,7 @@ dpdk {
 	port  0 address $GW/24
 	mbufs 16383
 }
-max_sessions  100
+max_sessions  3
 relay_domains example.net .example.org
 greet_pause   0s
 shutdown_grace 5s
@@ -106,7 +106,8 @@ if ! timeout 10 "$SLUICE" -t -c "$T/sluice.conf" >"$T/sluice-t.out" 2>&1; then
 	bad config "sluice -t rejected the config" "$T/sluice-t.out"
 	finish
 fi
-ip netns exec "$NS_G" "$SLUICE" -c "$T/sluice.conf" 2>>"$T/sluice.log" &
+# EAL words after `--` override the config's (here the same lcores: the log must show -l once)
+ip netns exec "$NS_G" "$SLUICE" -c "$T/sluice.conf" -- -l 0-1 2>>"$T/sluice.log" &
 SL_PID=$!
 track_pid "$SL_PID"
 
@@ -133,6 +134,11 @@ if [ $up -ne 1 ]; then
 	finish
 fi
 ok start
+if [ "$(grep -m1 'EAL arguments:' "$T/sluice.log" | grep -o -- ' -l ' | wc -l)" -eq 1 ]; then
+	ok eal-override
+else
+	bad eal-override "EAL argv: $(grep -m1 'EAL arguments:' "$T/sluice.log")"
+fi
 
 n=0
 # deliver SIZE CASE: one message, byte for byte at the backend, envelope intact.
@@ -182,6 +188,51 @@ else
 fi
 
 deliver 1048576 deliver-1m
+
+# max_sessions 3: three idle sessions hold every slot, the fourth gets 421 4.3.2 and is closed.
+ip netns exec "$NS_C" timeout 20 "$PY" - "$GW" >"$T/busy.out" 2>&1 <<'PY'
+import socket, sys, time
+held = []
+for i in range(3):
+    s = socket.create_connection((sys.argv[1], 25), timeout=5)
+    print("held", i, s.recv(512).decode().strip())
+    held.append(s)
+s = socket.create_connection((sys.argv[1], 25), timeout=5)
+r = s.recv(512).decode()
+print("fourth", r.strip())
+end = s.recv(512)   # then the gateway closes
+print("fourth closed", end == b"")
+for h in held:
+    h.close()
+sys.exit(0 if r.startswith("421 4.3.2") and end == b"" else 1)
+PY
+if [ $? -eq 0 ]; then ok busy-421; else bad busy-421 "no 421 past max_sessions" "$T/busy.out"; fi
+# the slots come back once those sessions end
+if wait_for 10 dsw "$T/sw.after-busy"; then
+	n=$((n + 1))
+	ok after-busy
+else
+	bad after-busy "no session after the idle ones closed: $(first_error "$T/sw.after-busy")" "$T/sw.after-busy"
+fi
+
+# SIGHUP: a reload on the control thread; the workers take the new generation and go on.
+kill -HUP "$SL_PID"
+sleep 1
+if dsw "$T/sw.hup" && grep -q 'SIGHUP: reloading' "$T/sluice.log"; then
+	n=$((n + 1))
+	ok sighup
+else
+	bad sighup "no message after SIGHUP: $(first_error "$T/sw.hup")" "$T/sw.hup" "$T/sluice.log"
+fi
+
+# Both legs over an impaired veth: 1% loss, reordering, 5 ms delay; 1 MB still arrives intact
+# (needs sch_netem in the kernel; without it the case is logged and not run).
+if ip netns exec "$NS_C" tc qdisc add dev "$IF_C" root netem loss 1% delay 5ms reorder 5% 2>"$T/tc.err"; then
+	deliver 1048576 netem-1m
+	ip netns exec "$NS_C" tc qdisc del dev "$IF_C" root 2>/dev/null
+else
+	log "netem unavailable ($(cat "$T/tc.err")): netem case not run"
+fi
 
 # SIGTERM: the drain is graceful and bounded (shutdown_grace 5 s).
 kill -TERM "$SL_PID"
