@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "redis/redis_store.h"
 #include "relay/backend_pool.h"
 #include "relay/health.h"
 #include "util/sl_clock.h"
@@ -395,7 +396,9 @@ struct control *control_new(struct cfg *c, unsigned nworkers, struct backend_poo
 		if (p->to_control == NULL || p->to_worker == NULL || p->worker_efd < 0 || p->log == NULL)
 			goto fail;
 	}
-	ctl->store = pol_store_embedded_new(c);
+	/* Redis: connects in the background; until then its rules' fail modes answer */
+	ctl->store = c->policy_store == CFG_POLICY_REDIS ? redis_store_new(c, ctl->loop)
+							 : pol_store_embedded_new(c);
 	lists = pol_snapshot_build(c->lists, c->nlists);
 	if (ctl->store == NULL || lists == NULL) {
 		pol_snapshot_free(lists);

@@ -1,0 +1,919 @@
+/* redis_store.c - pol_store_ops on Redis: decisions batched and pipelined, answered per reply or by the fail mode. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "policy/pol_limit.h"
+#include "redis/redis_priv.h"
+#include "redis/redis_store.h"
+#include "util/sl_evloop.h"
+#include "util/sl_log.h"
+
+/*
+ * Key schema (every key starts with the configured prefix, "sluice:" by
+ * default):
+ *
+ *   <prefix>{<key>:<value>}:<kind>:<count>/<period_ms>/<burst>[#<n>]   GCRA TAT (string, us)
+ *   <prefix>{<key>:<value>}:concurrency:<count>[#<n>]                  leases (ZSET)
+ *
+ *   <key>    ip | net | helo | sender | sender_domain | rcpt
+ *   <value>  what pol_limit_key() gives: "203.0.113.7", "203.0.113.0/24",
+ *            "2001:db8::/64", a lowercased name or address ("" = null sender)
+ *   <kind>   conn_rate | msg_rate | rcpt_rate | byte_rate
+ *   #<n>     the second, third... rule with the very same counter (n = 2, 3...)
+ *
+ * e.g. sluice:{ip:203.0.113.7}:msg_rate:5/60000/5
+ *      sluice:{net:198.18.0.0/24}:conn_rate:100/3600000/100
+ *      sluice:{ip:203.0.113.7}:concurrency:10
+ *
+ * The counter's parameters are part of its name, as in the embedded store
+ * (pol_limit_same_counter): a reload that changes a rate starts new counters,
+ * one that only changes the reply text or the fail mode keeps them, and every
+ * node with the same rule shares the same key.
+ *
+ * The hash tag {<key>:<value>} puts every counter of one key value in one
+ * Redis Cluster slot: a decision whose rules all key on the same value (all
+ * per-IP, all per-sender) touches one slot. A stage that mixes key types
+ * (ip and sender rules at MAIL) spans slots, which a single Redis or
+ * Sentinel accepts in one atomic script; Redis Cluster would refuse it
+ * (CROSSSLOT) and would need the decision split per slot.
+ *
+ * Lease members are "<node>:<seq>": node is 64 random bits drawn when the
+ * store starts, seq counts its leases. A lease is scored by its expiry in
+ * the server's microseconds; this node re-scores all of its leases every
+ * lease/3, so a crashed node's leases run out after one lease time.
+ */
+
+#define DEAD_MS_MIN   1000   /* no reply for this long with work outstanding: drop and reconnect */
+#define ARGV_SCRATCH  (4 + 3 * 64)
+
+enum req_kind { REQ_DECIDE = 0, REQ_INTERNAL };
+
+/* The rules of one config generation; a request in flight keeps its own. */
+struct redis_rules {
+	unsigned refs;
+	unsigned n;
+	struct pol_limit *rules;
+	char (*suffix)[96];      /**< the "<kind>:<params>[#n]" part of each rule's keys */
+};
+
+struct redis_req {
+	struct redis_store *st;
+	struct redis_req *prev, *next;  /**< in st's timeout FIFO (decisions only) */
+	enum req_kind kind;
+	bool     answered;
+	bool     retried;
+	bool     in_fifo;
+	uint64_t deadline;
+	uint64_t sent;
+	uint64_t token;
+	pol_done_fn done;
+	void    *arg;
+	uint64_t lease_seq;
+	struct redis_rules *rules;
+	unsigned nidx;
+	uint16_t *idx;           /**< rules of the decision, in the order of KEYS */
+	char    *cmd;            /**< formatted, for the NOSCRIPT retry */
+	int      cmdlen;
+	struct pol_query q;      /**< to name the lease keys when the reply comes */
+};
+
+/* One concurrency key on which this node holds leases. */
+struct lease_key {
+	struct lease_key *next;
+	uint64_t hash;
+	char    *key;
+	size_t   klen;
+	uint64_t *seq;
+	unsigned n, cap;
+};
+
+#define LEASE_BUCKETS 4096
+
+struct redis_store {
+	struct pol_store base;
+	struct redis_conn conn;
+	struct redis_rules *rules;
+	char    *prefix;
+	uint32_t timeout_ms;
+	uint32_t lease_ms;
+	uint64_t node;
+	uint64_t next_seq;
+	bool     reloading;      /**< SCRIPT LOAD sent after a NOSCRIPT, reply not yet in */
+	bool     destroying;
+	struct redis_req *head, *tail;
+	struct tw_timer timeout_timer;
+	struct tw_timer refresh_timer;
+	uint64_t last_reply;
+	uint64_t last_send;
+	struct lease_key *leases[LEASE_BUCKETS];
+	struct redis_store_stats stats;
+	/* scratch for building commands: decide() does not allocate per key */
+	const char *argv[ARGV_SCRATCH];
+	size_t argvlen[ARGV_SCRATCH];
+};
+
+static const char *const key_names[CFG_KEY_COUNT] = {
+	"ip", "net", "helo", "sender", "sender_domain", "rcpt",
+};
+static const char *const kind_names[CFG_LIMIT_KIND_COUNT] = {
+	"conn_rate", "msg_rate", "rcpt_rate", "byte_rate", "concurrency",
+};
+
+#define STORE_OF(t, field) ((struct redis_store *)((char *)(t) - offsetof(struct redis_store, field)))
+
+/* ---- rules */
+
+static void rules_unref(struct redis_rules *r)
+{
+	if (r == NULL || --r->refs > 0)
+		return;
+	free(r->rules);
+	free(r->suffix);
+	free(r);
+}
+
+static struct redis_rules *rules_build(const struct cfg *c)
+{
+	struct redis_rules *r = calloc(1, sizeof(*r));
+	unsigned i, j, n = c ? c->nlimits : 0;
+
+	if (r == NULL)
+		return NULL;
+	r->refs = 1;
+	r->n = n;
+	r->rules = calloc(n ? n : 1, sizeof(*r->rules));
+	r->suffix = calloc(n ? n : 1, sizeof(*r->suffix));
+	if (r->rules == NULL || r->suffix == NULL) {
+		rules_unref(r);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		struct pol_limit *l = &r->rules[i];
+		unsigned dup = 1;
+		int k;
+
+		pol_limit_compile(l, &c->limits[i]);
+		for (j = 0; j < i; j++)
+			if (pol_limit_same_counter(&r->rules[j], l))
+				dup++;
+		if (!l->active)
+			continue;
+		if (l->cfg.kind == CFG_LIMIT_CONCURRENCY)
+			k = snprintf(r->suffix[i], sizeof(r->suffix[i]), "concurrency:%" PRIu64,
+				     l->cfg.count);
+		else
+			k = snprintf(r->suffix[i], sizeof(r->suffix[i]), "%s:%" PRIu64 "/%" PRIu64 "/%" PRIu64,
+				     kind_names[l->cfg.kind], l->cfg.count, l->cfg.period_ms,
+				     l->gcra.burst);
+		if (dup > 1 && k > 0 && (size_t)k < sizeof(r->suffix[i]))
+			snprintf(r->suffix[i] + k, sizeof(r->suffix[i]) - (size_t)k, "#%u", dup);
+	}
+	return r;
+}
+
+/* <prefix>{<key>:<value>}:<suffix>, or -1 when the rule does not apply to q */
+static int rule_key(const struct redis_store *st, const struct redis_rules *rs, unsigned i,
+		    const struct pol_query *q, char *buf, size_t len)
+{
+	char val[POL_KEY_MAX];
+	int n = pol_limit_key(&rs->rules[i], q, val, sizeof(val));
+	int k;
+
+	if (n < 0)
+		return -1;
+	k = snprintf(buf, len, "%s{%s:%.*s}:%s", st->prefix, key_names[rs->rules[i].cfg.key], n, val,
+		     rs->suffix[i]);
+	return k > 0 && (size_t)k < len ? k : -1;
+}
+
+#define KEY_BUF (POL_KEY_MAX + 192)
+
+/* Microseconds, saturated well below 2^53 so the script's doubles stay exact. */
+static uint64_t to_us(uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+
+	return us > (1ull << 52) ? (1ull << 52) : us;
+}
+
+/* ---- leases this node holds */
+
+static uint64_t hash_key(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (uint8_t)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h ^ (h >> 29);
+}
+
+static struct lease_key *lease_find(struct redis_store *st, const char *key, size_t n, bool create)
+{
+	uint64_t h = hash_key(key, n);
+	struct lease_key **pp = &st->leases[h % LEASE_BUCKETS], *lk;
+
+	for (lk = *pp; lk != NULL; lk = lk->next)
+		if (lk->hash == h && lk->klen == n && memcmp(lk->key, key, n) == 0)
+			return lk;
+	if (!create || (lk = calloc(1, sizeof(*lk))) == NULL)
+		return NULL;
+	if ((lk->key = malloc(n + 1)) == NULL) {
+		free(lk);
+		return NULL;
+	}
+	memcpy(lk->key, key, n);
+	lk->key[n] = '\0';
+	lk->klen = n;
+	lk->hash = h;
+	lk->next = *pp;
+	*pp = lk;
+	return lk;
+}
+
+static void lease_key_free(struct redis_store *st, struct lease_key *lk)
+{
+	struct lease_key **pp = &st->leases[lk->hash % LEASE_BUCKETS];
+
+	while (*pp != lk)
+		pp = &(*pp)->next;
+	*pp = lk->next;
+	free(lk->key);
+	free(lk->seq);
+	free(lk);
+}
+
+static int member_name(const struct redis_store *st, uint64_t seq, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%016" PRIx64 ":%" PRIu64, st->node, seq);
+}
+
+/* ---- sending */
+
+static void on_reply(redisAsyncContext *ac, void *r, void *priv);
+
+static bool can_send(const struct redis_store *st)
+{
+	return st->conn.ac != NULL && st->conn.state != REDIS_DOWN && !st->destroying;
+}
+
+static struct redis_req *req_new(struct redis_store *st, enum req_kind kind)
+{
+	struct redis_req *rq = calloc(1, sizeof(*rq));
+
+	if (rq != NULL) {
+		rq->st = st;
+		rq->kind = kind;
+	}
+	return rq;
+}
+
+static void fifo_unlink(struct redis_store *st, struct redis_req *rq)
+{
+	if (!rq->in_fifo)
+		return;
+	if (rq->prev) rq->prev->next = rq->next; else st->head = rq->next;
+	if (rq->next) rq->next->prev = rq->prev; else st->tail = rq->prev;
+	rq->prev = rq->next = NULL;
+	rq->in_fifo = false;
+}
+
+static void req_free(struct redis_req *rq)
+{
+	fifo_unlink(rq->st, rq);
+	rules_unref(rq->rules);
+	free(rq->idx);
+	if (rq->cmd != NULL)
+		redisFreeCommand(rq->cmd);
+	free(rq);
+}
+
+/* Hand rq to hiredis with the command in st->argv; false when it could not
+ * be queued (rq is then still the caller's). */
+static bool send_argv(struct redis_store *st, struct redis_req *rq, int argc, bool keep)
+{
+	char *cmd = NULL;
+	int len = redisFormatCommandArgv(&cmd, argc, st->argv, st->argvlen);
+
+	if (len < 0 || !can_send(st)) {
+		if (cmd != NULL)
+			redisFreeCommand(cmd);
+		return false;
+	}
+	if (redisAsyncFormattedCommand(st->conn.ac, on_reply, rq, cmd, (size_t)len) != REDIS_OK) {
+		redisFreeCommand(cmd);
+		return false;
+	}
+	if (keep) {
+		rq->cmd = cmd;
+		rq->cmdlen = len;
+	} else {
+		redisFreeCommand(cmd);
+	}
+	return true;
+}
+
+static void load_scripts(struct redis_store *st)
+{
+	for (unsigned i = 0; i < REDIS_SCRIPT_COUNT; i++) {
+		const struct redis_script *s = redis_script((enum redis_script_id)i);
+		struct redis_req *rq = req_new(st, REQ_INTERNAL);
+
+		if (rq == NULL)
+			return;
+		st->argv[0] = "SCRIPT";
+		st->argvlen[0] = 6;
+		st->argv[1] = "LOAD";
+		st->argvlen[1] = 4;
+		st->argv[2] = s->body;
+		st->argvlen[2] = strlen(s->body);
+		rq->lease_seq = i + 1; /* marks a SCRIPT LOAD and which one */
+		if (!send_argv(st, rq, 3, false))
+			req_free(rq);
+	}
+	st->reloading = true;
+}
+
+static void send_zrem(struct redis_store *st, const char *key, size_t klen, uint64_t seq)
+{
+	char member[48];
+	struct redis_req *rq;
+
+	if (!can_send(st) || (rq = req_new(st, REQ_INTERNAL)) == NULL)
+		return; /* the lease runs out on its own: it is no longer refreshed */
+	st->argv[0] = "ZREM";
+	st->argvlen[0] = 4;
+	st->argv[1] = key;
+	st->argvlen[1] = klen;
+	st->argv[2] = member;
+	st->argvlen[2] = (size_t)member_name(st, seq, member, sizeof(member));
+	if (!send_argv(st, rq, 3, false))
+		req_free(rq);
+}
+
+/* ---- verdicts */
+
+/* Redis could not be asked: the first fail-closed rule decides, else accept. */
+static void fail_verdict(const struct redis_rules *rs, const uint16_t *idx, unsigned n,
+			 struct pol_verdict *v)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (rs->rules[idx[i]].cfg.fail_closed) {
+			pol_limit_unreachable(&rs->rules[idx[i]], v);
+			return;
+		}
+	}
+	pol_verdict_accept(v);
+}
+
+static void answer(struct redis_req *rq, const struct pol_verdict *v)
+{
+	if (rq->answered)
+		return;
+	rq->answered = true;
+	if (rq->done != NULL)
+		rq->done(rq->arg, rq->token, v);
+}
+
+static void answer_failed(struct redis_req *rq)
+{
+	struct pol_verdict v;
+
+	if (rq->answered)
+		return;
+	rq->st->stats.failed++;
+	fail_verdict(rq->rules, rq->idx, rq->nidx, &v);
+	answer(rq, &v);
+}
+
+/* The script charged every rule: note the leases it took (or give them back
+ * when the session was already refused by the fail mode). */
+static void leases_taken(struct redis_store *st, struct redis_req *rq, bool keep)
+{
+	char key[KEY_BUF];
+
+	for (unsigned i = 0; i < rq->nidx; i++) {
+		const struct pol_limit *r = &rq->rules->rules[rq->idx[i]];
+		struct lease_key *lk;
+		int n;
+
+		if (r->cfg.kind != CFG_LIMIT_CONCURRENCY)
+			continue;
+		if ((n = rule_key(st, rq->rules, rq->idx[i], &rq->q, key, sizeof(key))) < 0)
+			continue;
+		if (!keep) {
+			send_zrem(st, key, (size_t)n, rq->lease_seq);
+			continue;
+		}
+		lk = lease_find(st, key, (size_t)n, true);
+		if (lk == NULL)
+			continue; /* no memory: the lease is not refreshed and runs out */
+		if (lk->n == lk->cap) {
+			unsigned cap = lk->cap ? lk->cap * 2 : 4;
+			uint64_t *s = realloc(lk->seq, cap * sizeof(*s));
+			if (s == NULL)
+				continue;
+			lk->seq = s;
+			lk->cap = cap;
+		}
+		lk->seq[lk->n++] = rq->lease_seq;
+		st->stats.leases++;
+	}
+}
+
+static void decide_reply(struct redis_store *st, struct redis_req *rq, redisReply *reply)
+{
+	struct pol_verdict v;
+
+	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER || reply->integer < 0 ||
+	    reply->integer > (long long)rq->nidx) {
+		if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+			sl_warn("redis: decision failed: %s", reply->str);
+		answer_failed(rq);
+		return;
+	}
+	if (reply->integer == 0) {
+		/* charged: a session already refused by the fail mode sends no END,
+		 * so its leases go back at once */
+		bool accepted = true;
+		struct pol_verdict fv;
+
+		if (rq->answered) {
+			fail_verdict(rq->rules, rq->idx, rq->nidx, &fv);
+			accepted = fv.action == POL_ACCEPT;
+		}
+		leases_taken(st, rq, accepted);
+		pol_verdict_accept(&v);
+		answer(rq, &v);
+		return;
+	}
+	if (!rq->answered)
+		st->stats.over++;
+	pol_limit_over(&rq->rules->rules[rq->idx[reply->integer - 1]], &v);
+	answer(rq, &v);
+}
+
+static void on_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct redis_req *rq = priv;
+	struct redis_store *st = rq->st;
+	redisReply *reply = r;
+
+	if (reply != NULL)
+		st->last_reply = sl_evloop_now(st->conn.loop);
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    strncmp(reply->str, "NOSCRIPT", 8) == 0 && !rq->retried && rq->cmd != NULL &&
+	    can_send(st) && st->conn.ac == ac) {
+		/* SCRIPT FLUSH or a restarted Redis: load again, then the same
+		 * command once more, behind the load in the pipeline */
+		st->stats.noscript++;
+		if (!st->reloading)
+			load_scripts(st);
+		rq->retried = true;
+		if (redisAsyncFormattedCommand(ac, on_reply, rq, rq->cmd, (size_t)rq->cmdlen) == REDIS_OK)
+			return;
+	}
+	if (rq->kind == REQ_INTERNAL) {
+		if (rq->lease_seq >= 1 && rq->lease_seq <= REDIS_SCRIPT_COUNT) {
+			/* a SCRIPT LOAD */
+			if (reply != NULL && reply->type == REDIS_REPLY_STRING &&
+			    strcmp(reply->str, redis_script((enum redis_script_id)(rq->lease_seq - 1))->sha) != 0)
+				sl_err("redis: script sha mismatch: %s", reply->str);
+			if (rq->lease_seq == REDIS_SCRIPT_COUNT) {
+				st->reloading = false;
+				if (reply != NULL && reply->type != REDIS_REPLY_ERROR && st->conn.ac == ac &&
+				    st->conn.state == REDIS_CONNECTING) {
+					st->stats.connects++;
+					redis_conn_ready(&st->conn);
+				}
+			}
+			if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+				sl_err("redis: SCRIPT LOAD: %s", reply->str);
+				if (st->conn.ac == ac)
+					redis_conn_drop(&st->conn, "SCRIPT LOAD failed");
+			}
+		} else if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+			sl_warn("redis: %s", reply->str);
+		}
+		req_free(rq);
+		return;
+	}
+	decide_reply(st, rq, reply);
+	req_free(rq);
+}
+
+/* ---- timeouts: every decision sent in one loop turn shares its deadline */
+
+static uint64_t dead_ms(const struct redis_store *st)
+{
+	return SL_MAX((uint64_t)DEAD_MS_MIN, 10ull * st->timeout_ms);
+}
+
+/* The timer goes off at the first unanswered deadline, or when the oldest
+ * request in flight would prove the connection dead. */
+static void arm_timeout(struct redis_store *st)
+{
+	struct tw_wheel *w = sl_evloop_wheel(st->conn.loop);
+	struct redis_req *rq;
+	uint64_t at = UINT64_MAX;
+
+	for (rq = st->head; rq != NULL && rq->answered; rq = rq->next)
+		;
+	if (rq != NULL)
+		at = rq->deadline;
+	if (st->head != NULL)
+		at = SL_MIN(at, SL_MAX(st->head->sent, st->last_reply) + dead_ms(st));
+	if (at == UINT64_MAX)
+		tw_cancel(w, &st->timeout_timer);
+	else if (!tw_armed(&st->timeout_timer) || st->timeout_timer.expire != at)
+		tw_arm(w, &st->timeout_timer, at);
+}
+
+static void on_timeout(struct tw_timer *t)
+{
+	struct redis_store *st = STORE_OF(t, timeout_timer);
+	uint64_t now = sl_evloop_now(st->conn.loop);
+	struct redis_req *rq;
+
+	for (rq = st->head; rq != NULL; rq = rq->next) {
+		if (rq->answered)
+			continue;
+		if (rq->deadline > now)
+			break;
+		st->stats.timeouts++;
+		answer_failed(rq);
+	}
+	/* replies come in order: if the oldest has waited this long and nothing
+	 * came back meanwhile, Redis is hung or the path is dead */
+	if (st->head != NULL && st->head->sent + dead_ms(st) <= now &&
+	    st->last_reply + dead_ms(st) <= now) {
+		redis_conn_drop(&st->conn, "no reply from Redis");
+		return;
+	}
+	arm_timeout(st);
+}
+
+/* ---- the store */
+
+static void send_decision(struct redis_store *st, const struct pol_query *q, uint64_t token,
+			  pol_done_fn done, void *arg)
+{
+	struct redis_rules *rs = st->rules;
+	struct redis_req *rq = NULL;
+	struct pol_verdict v;
+	char (*keys)[KEY_BUF] = NULL;
+	char (*params)[2][24] = NULL;
+	char member[48], nkeys[12];
+	unsigned i, n = 0;
+	int argc = 0;
+	uint64_t now = sl_evloop_now(st->conn.loop);
+
+	rq = req_new(st, REQ_DECIDE);
+	if (rq == NULL || (rq->idx = calloc(rs->n ? rs->n : 1, sizeof(*rq->idx))) == NULL)
+		goto fail_nomem;
+	rq->rules = rs;
+	rs->refs++;
+	rq->q = *q;
+	rq->token = token;
+	rq->done = done;
+	rq->arg = arg;
+	keys = malloc((rs->n ? rs->n : 1) * sizeof(*keys));
+	params = malloc((rs->n ? rs->n : 1) * sizeof(*params));
+	if (keys == NULL || params == NULL)
+		goto fail_nomem;
+	for (i = 0; i < rs->n && 4 + 3 * n + 3 <= ARGV_SCRATCH; i++) {
+		const struct pol_limit *r = &rs->rules[i];
+		int k = rule_key(st, rs, i, q, keys[n], sizeof(keys[n]));
+
+		if (k < 0)
+			continue;
+		rq->idx[n] = (uint16_t)i;
+		st->argv[3 + n] = keys[n];
+		st->argvlen[3 + n] = (size_t)k;
+		if (r->cfg.kind == CFG_LIMIT_CONCURRENCY) {
+			snprintf(params[n][0], sizeof(params[n][0]), "%" PRIu64, r->cfg.count);
+			snprintf(params[n][1], sizeof(params[n][1]), "%" PRIu64,
+				 (uint64_t)st->lease_ms * 1000);
+		} else {
+			snprintf(params[n][0], sizeof(params[n][0]), "%" PRIu64,
+				 to_us(pol_gcra_increment(&r->gcra, pol_limit_cost(r, q))));
+			snprintf(params[n][1], sizeof(params[n][1]), "%" PRIu64, to_us(r->gcra.tau_ns));
+		}
+		n++;
+	}
+	rq->nidx = n;
+	if (n == 0) {
+		/* no rule of this stage: nothing to ask */
+		pol_verdict_accept(&v);
+		answer(rq, &v);
+		goto out;
+	}
+	if (!can_send(st)) {
+		answer_failed(rq);
+		goto out;
+	}
+	rq->lease_seq = ++st->next_seq;
+	/* argv: EVALSHA sha n k1..kn member t1 a1 b1 ... */
+	st->argv[0] = "EVALSHA";
+	st->argvlen[0] = 7;
+	st->argv[1] = redis_script(REDIS_SCRIPT_DECIDE)->sha;
+	st->argvlen[1] = 40;
+	snprintf(nkeys, sizeof(nkeys), "%u", n);
+	st->argv[2] = nkeys;
+	st->argvlen[2] = strlen(nkeys);
+	argc = 3 + (int)n;
+	st->argv[argc] = member;
+	st->argvlen[argc++] = (size_t)member_name(st, rq->lease_seq, member, sizeof(member));
+	for (i = 0; i < n; i++) {
+		bool conc = rs->rules[rq->idx[i]].cfg.kind == CFG_LIMIT_CONCURRENCY;
+		st->argv[argc] = conc ? "c" : "r";
+		st->argvlen[argc++] = 1;
+		st->argv[argc] = params[i][0];
+		st->argvlen[argc++] = strlen(params[i][0]);
+		st->argv[argc] = params[i][1];
+		st->argvlen[argc++] = strlen(params[i][1]);
+	}
+	if (!send_argv(st, rq, argc, true)) {
+		answer_failed(rq);
+		goto out;
+	}
+	st->stats.round_trips++;
+	if (now != st->last_send)
+		st->stats.batches++;
+	st->last_send = now;
+	if (st->head == NULL)
+		st->last_reply = now; /* idle until now: start the dead-peer clock here */
+	rq->sent = now;
+	rq->deadline = now + st->timeout_ms;
+	rq->in_fifo = true;
+	rq->prev = st->tail;
+	if (st->tail) st->tail->next = rq; else st->head = rq;
+	st->tail = rq;
+	if (!tw_armed(&st->timeout_timer) || st->timeout_timer.expire > rq->deadline)
+		tw_arm(sl_evloop_wheel(st->conn.loop), &st->timeout_timer, rq->deadline);
+	free(keys);
+	free(params);
+	return;
+fail_nomem:
+	/* no memory for the request: the same as an unreachable store */
+	{
+		uint16_t *idx = calloc(rs->n ? rs->n : 1, sizeof(*idx));
+		for (i = 0, n = 0; idx != NULL && i < rs->n; i++) {
+			char k[KEY_BUF];
+			if (rule_key(st, rs, i, q, k, sizeof(k)) >= 0)
+				idx[n++] = (uint16_t)i;
+		}
+		st->stats.failed++;
+		fail_verdict(rs, idx, idx ? n : 0, &v);
+		free(idx);
+		if (done != NULL)
+			done(arg, token, &v);
+	}
+out:
+	if (rq != NULL)
+		req_free(rq);
+	free(keys);
+	free(params);
+}
+
+/* END: give back the slot CONNECT took, one of this node's leases per key. */
+static void release(struct redis_store *st, const struct pol_query *q)
+{
+	struct redis_rules *rs = st->rules;
+	struct pol_query cq = *q;
+	char key[KEY_BUF];
+
+	cq.stage = POL_STAGE_CONNECT;
+	for (unsigned i = 0; i < rs->n; i++) {
+		struct lease_key *lk;
+		int n;
+
+		if (rs->rules[i].cfg.kind != CFG_LIMIT_CONCURRENCY)
+			continue;
+		if ((n = rule_key(st, rs, i, &cq, key, sizeof(key))) < 0)
+			continue;
+		lk = lease_find(st, key, (size_t)n, false);
+		if (lk == NULL || lk->n == 0)
+			continue; /* fail-open CONNECT, or taken under another rule set */
+		send_zrem(st, key, (size_t)n, lk->seq[--lk->n]);
+		st->stats.leases--;
+		if (lk->n == 0)
+			lease_key_free(st, lk);
+	}
+}
+
+static void rs_decide(struct pol_store *base, const struct pol_query *q, uint64_t now_ms,
+		      uint64_t token, pol_done_fn done, void *arg)
+{
+	struct redis_store *st = (struct redis_store *)base;
+	struct pol_verdict v;
+
+	(void)now_ms; /* the server's clock decides */
+	st->stats.decisions++;
+	if (q->stage == POL_STAGE_END || q->skip_limits || q->stage >= POL_STAGE_COUNT) {
+		if (q->stage == POL_STAGE_END)
+			release(st, q);
+		pol_verdict_accept(&v);
+		if (done != NULL)
+			done(arg, token, &v);
+		return;
+	}
+	send_decision(st, q, token, done, arg);
+}
+
+static int rs_apply(struct pol_store *base, const struct cfg *c)
+{
+	struct redis_store *st = (struct redis_store *)base;
+	struct redis_rules *rs = rules_build(c);
+
+	if (rs == NULL)
+		return SL_ERROR;
+	rules_unref(st->rules);
+	st->rules = rs;
+	return SL_OK;
+}
+
+static void refresh_leases(struct redis_store *st)
+{
+	char lease[24];
+	size_t cap = 0;
+	char (*names)[48] = NULL;
+
+	snprintf(lease, sizeof(lease), "%" PRIu64, (uint64_t)st->lease_ms * 1000);
+	for (unsigned b = 0; b < LEASE_BUCKETS && can_send(st); b++) {
+		for (struct lease_key *lk = st->leases[b]; lk != NULL && can_send(st); lk = lk->next) {
+			const char **argv;
+			size_t *argvlen;
+			struct redis_req *rq;
+			char *cmd = NULL;
+			int len;
+
+			if (lk->n + 5 > cap) {
+				size_t nc = lk->n + 5;
+				void *p = realloc(names, nc * sizeof(*names));
+				if (p == NULL)
+					continue;
+				names = p;
+				cap = nc;
+			}
+			argv = calloc(lk->n + 5, sizeof(*argv));
+			argvlen = calloc(lk->n + 5, sizeof(*argvlen));
+			if (argv == NULL || argvlen == NULL) {
+				free(argv);
+				free(argvlen);
+				continue;
+			}
+			argv[0] = "EVALSHA"; argvlen[0] = 7;
+			argv[1] = redis_script(REDIS_SCRIPT_REFRESH)->sha; argvlen[1] = 40;
+			argv[2] = "1"; argvlen[2] = 1;
+			argv[3] = lk->key; argvlen[3] = lk->klen;
+			argv[4] = lease; argvlen[4] = strlen(lease);
+			for (unsigned i = 0; i < lk->n; i++) {
+				argv[5 + i] = names[i];
+				argvlen[5 + i] = (size_t)member_name(st, lk->seq[i], names[i], sizeof(names[i]));
+			}
+			len = redisFormatCommandArgv(&cmd, (int)lk->n + 5, argv, argvlen);
+			free(argv);
+			free(argvlen);
+			if (len < 0 || (rq = req_new(st, REQ_INTERNAL)) == NULL) {
+				if (cmd != NULL)
+					redisFreeCommand(cmd);
+				continue;
+			}
+			rq->cmd = cmd; /* kept: NOSCRIPT retries it */
+			rq->cmdlen = len;
+			if (redisAsyncFormattedCommand(st->conn.ac, on_reply, rq, cmd, (size_t)len) != REDIS_OK)
+				req_free(rq);
+		}
+	}
+	free(names);
+}
+
+static void on_refresh(struct tw_timer *t)
+{
+	struct redis_store *st = STORE_OF(t, refresh_timer);
+
+	refresh_leases(st);
+	tw_arm(sl_evloop_wheel(st->conn.loop), &st->refresh_timer,
+	       sl_evloop_now(st->conn.loop) + SL_MAX(st->lease_ms / 3, 1u));
+}
+
+static void rs_tick(struct pol_store *base, uint64_t now_ms)
+{
+	(void)base;
+	(void)now_ms; /* timers of our own do the work: refresh, timeouts, reconnect */
+}
+
+static void rs_destroy(struct pol_store *base)
+{
+	struct redis_store *st = (struct redis_store *)base;
+
+	if (st == NULL)
+		return;
+	/* Leases are left to run out: after a shutdown or a crash alike. */
+	st->destroying = true;
+	tw_cancel(sl_evloop_wheel(st->conn.loop), &st->timeout_timer);
+	tw_cancel(sl_evloop_wheel(st->conn.loop), &st->refresh_timer);
+	/* every request still in hiredis gets its callback (NULL reply) here,
+	 * and with it the fail-mode verdict */
+	redis_conn_fini(&st->conn);
+	for (unsigned b = 0; b < LEASE_BUCKETS; b++)
+		while (st->leases[b] != NULL)
+			lease_key_free(st, st->leases[b]);
+	rules_unref(st->rules);
+	free(st->prefix);
+	free(st);
+}
+
+static void on_setup(struct redis_conn *rc, void *arg)
+{
+	struct redis_store *st = arg;
+
+	(void)rc;
+	st->reloading = false;
+	load_scripts(st);
+}
+
+static const struct pol_store_ops redis_ops = {
+	.name = "redis",
+	.decide = rs_decide,
+	.apply = rs_apply,
+	.tick = rs_tick,
+	.destroy = rs_destroy,
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+struct pol_store *redis_store_new_opts(const struct cfg *c, struct sl_evloop *loop,
+				       const struct redis_store_opts *o)
+{
+	struct redis_store *st = calloc(1, sizeof(*st));
+
+	if (st == NULL)
+		return NULL;
+	redis_scripts_init();
+	st->base.ops = &redis_ops;
+	redis_conn_init(&st->conn, loop);
+	st->conn.port = o->port ? o->port : 6379;
+	st->conn.db = o->db;
+	st->conn.connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms
+							    : REDIS_DEFAULT_CONNECT_TIMEOUT_MS;
+	st->conn.backoff_min_ms = o->backoff_min_ms ? o->backoff_min_ms : REDIS_DEFAULT_BACKOFF_MIN_MS;
+	st->conn.backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : REDIS_DEFAULT_BACKOFF_MAX_MS;
+	if (st->conn.backoff_max_ms < st->conn.backoff_min_ms)
+		st->conn.backoff_max_ms = st->conn.backoff_min_ms;
+	st->conn.on_setup = on_setup;
+	st->conn.arg = st;
+	st->conn.path = dup_or_null(o->path);
+	st->conn.host = dup_or_null(o->path ? NULL : (o->host ? o->host : "127.0.0.1"));
+	st->conn.password = dup_or_null(o->password);
+	st->prefix = strdup(o->prefix ? o->prefix : REDIS_DEFAULT_PREFIX);
+	st->timeout_ms = o->timeout_ms ? o->timeout_ms : REDIS_DEFAULT_TIMEOUT_MS;
+	st->lease_ms = o->lease_ms ? o->lease_ms : REDIS_DEFAULT_LEASE_MS;
+	st->rules = rules_build(c);
+	if (getrandom(&st->node, sizeof(st->node), GRND_NONBLOCK) != sizeof(st->node))
+		st->node = st->conn.rng * 0x9e3779b97f4a7c15ull;
+	tw_timer_init(&st->timeout_timer, on_timeout);
+	tw_timer_init(&st->refresh_timer, on_refresh);
+	if (st->prefix == NULL || st->rules == NULL || (o->path ? st->conn.path : st->conn.host) == NULL ||
+	    (o->password != NULL && st->conn.password == NULL)) {
+		rs_destroy(&st->base);
+		return NULL;
+	}
+	if (strchr(st->prefix, '{') != NULL || strchr(st->prefix, '}') != NULL)
+		sl_warn("redis: prefix \"%s\" holds a brace: the hash tags will not be the key values",
+			st->prefix);
+	tw_arm(sl_evloop_wheel(loop), &st->refresh_timer,
+	       sl_evloop_now(loop) + SL_MAX(st->lease_ms / 3, 1u));
+	redis_conn_start(&st->conn);
+	return &st->base;
+}
+
+struct pol_store *redis_store_new(const struct cfg *c, struct sl_evloop *loop)
+{
+	struct redis_store_opts o = { 0 };
+	char host[SL_ADDR_STRLEN];
+
+	if (c->redis_path[0] != '\0') {
+		o.path = c->redis_path;
+	} else {
+		o.host = sl_addr_format(&c->redis_addr, host, sizeof(host), false);
+		o.port = c->redis_addr.port;
+	}
+	return redis_store_new_opts(c, loop, &o);
+}
+
+void redis_store_stats(const struct pol_store *base, struct redis_store_stats *out)
+{
+	const struct redis_store *st = (const struct redis_store *)base;
+
+	*out = st->stats;
+	out->up = st->conn.state == REDIS_UP;
+}

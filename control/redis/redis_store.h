@@ -1,0 +1,57 @@
+/* redis_store.h - the Redis-backed limit store: one fleet-wide set of counters shared by every sluice node. */
+#ifndef REDIS_STORE_H
+#define REDIS_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "policy/pol.h"
+
+struct sl_evloop;
+
+/* How to reach Redis and how long to wait for it. Zero fields take the
+ * defaults below; strings are copied. */
+struct redis_store_opts {
+	const char *host;             /**< "127.0.0.1"; NULL with path set: unix socket */
+	uint16_t    port;             /**< 6379 */
+	const char *path;             /**< unix socket path, or NULL */
+	const char *password;         /**< AUTH after connect, or NULL */
+	int         db;               /**< SELECT after connect when > 0 */
+	const char *prefix;           /**< "sluice:"; must not hold '{' (it would steal the hash tag) */
+	uint32_t    timeout_ms;       /**< a decision slower than this gets its rules' fail mode */
+	uint32_t    connect_timeout_ms;
+	uint32_t    lease_ms;         /**< concurrency lease; refreshed every lease/3 */
+	uint32_t    backoff_min_ms;   /**< reconnect delay, doubled per failure up to max, with jitter */
+	uint32_t    backoff_max_ms;
+};
+
+#define REDIS_DEFAULT_TIMEOUT_MS         100
+#define REDIS_DEFAULT_CONNECT_TIMEOUT_MS 1000
+#define REDIS_DEFAULT_LEASE_MS           30000
+#define REDIS_DEFAULT_BACKOFF_MIN_MS     100
+#define REDIS_DEFAULT_BACKOFF_MAX_MS     5000
+#define REDIS_DEFAULT_PREFIX             "sluice:"
+
+struct redis_store_stats {
+	uint64_t decisions;   /**< decide() calls, END included */
+	uint64_t round_trips; /**< EVALSHA decisions sent */
+	uint64_t batches;     /**< writes that carried them (pipelining: far fewer) */
+	uint64_t over;        /**< refused by a limit */
+	uint64_t failed;      /**< answered by the fail mode: down, error, timeout */
+	uint64_t timeouts;    /**< of those, slower than timeout_ms */
+	uint64_t noscript;    /**< NOSCRIPT replies (scripts reloaded, decision retried) */
+	uint64_t connects;    /**< successful connections (setup done) */
+	uint32_t leases;      /**< concurrency leases this node holds */
+	bool     up;
+};
+
+/* A store on the control thread's loop, from c's policy redis address.
+ * It connects in the background; until then decisions get the fail mode.
+ * NULL on no memory. */
+struct pol_store *redis_store_new(const struct cfg *c, struct sl_evloop *loop);
+struct pol_store *redis_store_new_opts(const struct cfg *c, struct sl_evloop *loop,
+				       const struct redis_store_opts *o);
+void redis_store_stats(const struct pol_store *st, struct redis_store_stats *out);
+
+#endif

@@ -1,0 +1,660 @@
+/* test_redis_store.c - the Redis store on an sl_evloop against a real redis-server this test starts and kills. */
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "policy/pol.h"
+#include "redis/redis_store.h"
+#include "test.h"
+#include "util/sl_clock.h"
+#include "util/sl_evloop.h"
+#include "util/sl_log.h"
+
+#define MIN 60000ull
+
+/* ---- a private redis-server */
+
+struct server {
+	pid_t pid;
+	int   port;
+	char  dir[64];
+	char  sock[96];
+	const char *password;
+};
+
+static struct server srv;
+static bool have_redis;
+static struct sl_evloop *loop;
+
+static int pick_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static redisContext *server_client(const struct server *s)
+{
+	struct timeval tv = { 1, 0 };
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", s->port, tv);
+
+	if (c == NULL || c->err) {
+		if (c != NULL)
+			redisFree(c);
+		return NULL;
+	}
+	if (s->password != NULL) {
+		redisReply *r = redisCommand(c, "AUTH %s", s->password);
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+	return c;
+}
+
+/* start (or restart on the same port) and wait until it answers PING */
+static bool server_start(struct server *s)
+{
+	char port[16];
+	pid_t pid;
+
+	if (s->port == 0)
+		s->port = pick_port();
+	if (s->dir[0] == '\0') {
+		strcpy(s->dir, "/tmp/sluice-redis.XXXXXX");
+		if (mkdtemp(s->dir) == NULL)
+			return false;
+		snprintf(s->sock, sizeof(s->sock), "%s/redis.sock", s->dir);
+	}
+	snprintf(port, sizeof(port), "%d", s->port);
+	pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		if (s->password != NULL)
+			execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
+			       "--save", "", "--appendonly", "no", "--dir", s->dir, "--daemonize", "no",
+			       "--unixsocket", s->sock, "--requirepass", s->password, (char *)NULL);
+		else
+			execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
+			       "--save", "", "--appendonly", "no", "--dir", s->dir, "--daemonize", "no",
+			       "--unixsocket", s->sock, (char *)NULL);
+		_exit(127);
+	}
+	s->pid = pid;
+	for (int i = 0; i < 100; i++) {
+		redisContext *c = server_client(s);
+		if (c != NULL) {
+			redisReply *r = redisCommand(c, "PING");
+			bool up = r != NULL && r->type != REDIS_REPLY_ERROR;
+			if (r != NULL)
+				freeReplyObject(r);
+			redisFree(c);
+			if (up)
+				return true;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid) {
+			s->pid = 0;
+			return false;
+		}
+		usleep(50000);
+	}
+	return false;
+}
+
+static void server_kill(struct server *s, int sig)
+{
+	if (s->pid <= 0)
+		return;
+	kill(s->pid, sig);
+	if (sig == SIGKILL || sig == SIGTERM) {
+		waitpid(s->pid, NULL, 0);
+		s->pid = 0;
+	}
+}
+
+static void server_cleanup(struct server *s)
+{
+	char cmd[160];
+
+	if (s->pid > 0) {
+		kill(s->pid, SIGCONT);
+		server_kill(s, SIGKILL);
+	}
+	if (s->dir[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", s->dir);
+	}
+}
+
+static void server_cmd(const struct server *s, const char *cmd)
+{
+	redisContext *c = server_client(s);
+	redisReply *r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	r = redisCommand(c, cmd);
+	CU_ASSERT_PTR_NOT_NULL(r);
+	if (r != NULL)
+		freeReplyObject(r);
+	redisFree(c);
+}
+
+/* TTL in ms of key on s, -2 if absent */
+static long long server_pttl(const struct server *s, const char *key)
+{
+	redisContext *c = server_client(s);
+	redisReply *r;
+	long long v = -3;
+
+	if (c == NULL)
+		return -3;
+	r = redisCommand(c, "PTTL %s", key);
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
+		v = r->integer;
+	if (r != NULL)
+		freeReplyObject(r);
+	redisFree(c);
+	return v;
+}
+
+/* ---- the store side */
+
+static struct cfg_limit limits[8];
+static struct cfg cfg;
+
+#define NANSWER 2048
+static struct pol_verdict answers[NANSWER];
+static uint64_t answer_token[NANSWER];
+static unsigned nanswers;
+
+static void on_done(void *arg, uint64_t token, const struct pol_verdict *v)
+{
+	(void)arg;
+	if (nanswers < NANSWER) {
+		answers[nanswers] = *v;
+		answer_token[nanswers] = token;
+	}
+	nanswers++;
+}
+
+static void reset(void)
+{
+	memset(limits, 0, sizeof(limits));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.limits = limits;
+	nanswers = 0;
+}
+
+static struct cfg_limit *lim(enum cfg_limit_kind kind, uint64_t count, uint64_t period_ms)
+{
+	struct cfg_limit *l = &limits[cfg.nlimits++];
+
+	l->kind = kind;
+	l->key = CFG_KEY_IP;
+	l->count = count;
+	l->period_ms = period_ms;
+	return l;
+}
+
+static struct redis_store_opts opts(void)
+{
+	struct redis_store_opts o = {
+		.host = "127.0.0.1",
+		.port = (uint16_t)srv.port,
+		.timeout_ms = 200,
+		.connect_timeout_ms = 500,
+		.backoff_min_ms = 50,
+		.backoff_max_ms = 300,
+	};
+	return o;
+}
+
+static bool store_up(struct pol_store *st)
+{
+	struct redis_store_stats s;
+
+	redis_store_stats(st, &s);
+	return s.up;
+}
+
+/* run the loop until *n reaches want or ms pass; true if reached */
+static bool run_until(unsigned *n, unsigned want, uint64_t ms)
+{
+	uint64_t end = sl_clock_ms() + ms;
+
+	while (*n < want && sl_clock_ms() < end)
+		sl_evloop_run_once(loop, 5);
+	return *n >= want;
+}
+
+static bool run_until_up(struct pol_store *st, uint64_t ms)
+{
+	uint64_t end = sl_clock_ms() + ms;
+
+	while (!store_up(st) && sl_clock_ms() < end)
+		sl_evloop_run_once(loop, 5);
+	return store_up(st);
+}
+
+static void run_for(uint64_t ms)
+{
+	uint64_t end = sl_clock_ms() + ms;
+
+	while (sl_clock_ms() < end)
+		sl_evloop_run_once(loop, 5);
+}
+
+static struct pol_store *new_store(const struct redis_store_opts *o)
+{
+	struct pol_store *st = redis_store_new_opts(&cfg, loop, o);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_STRING_EQUAL(st->ops->name, "redis");
+	CU_ASSERT(run_until_up(st, 3000));
+	return st;
+}
+
+static struct pol_query query(enum pol_stage stage, const char *ip)
+{
+	struct pol_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.stage = (uint8_t)stage;
+	CU_ASSERT_FATAL(sl_addr_parse(ip, &q.client, false) == 0);
+	strcpy(q.helo, "client.example");
+	strcpy(q.sender, "s@example.com");
+	strcpy(q.rcpt, "r@example.net");
+	return q;
+}
+
+/* one decision, waited for; returns its verdict's action */
+static int decide_wait(struct pol_store *st, enum pol_stage stage, const char *ip)
+{
+	struct pol_query q = query(stage, ip);
+	unsigned before = nanswers;
+
+	pol_store_decide(st, &q, sl_clock_ms(), 1000 + before, on_done, NULL);
+	CU_ASSERT_FATAL(run_until(&nanswers, before + 1, 3000));
+	CU_ASSERT_EQUAL(nanswers, before + 1); /* exactly once */
+	return answers[before].action;
+}
+
+#define NEED_REDIS()                                                                   \
+	do {                                                                           \
+		if (!have_redis) {                                                     \
+			fprintf(stderr, "SKIP: redis-server not installed\n");         \
+			CU_ASSERT(getenv("CI") == NULL); /* CI installs it: fail */    \
+			return;                                                        \
+		}                                                                      \
+		server_cmd(&srv, "FLUSHALL");                                          \
+		reset();                                                               \
+	} while (0)
+
+/* ---- tests */
+
+static void test_msg_rate(void)
+{
+	struct redis_store_opts o;
+	struct pol_store *st;
+	long long ttl;
+
+	NEED_REDIS();
+	lim(CFG_LIMIT_MSG_RATE, 5, MIN);
+	o = opts();
+	st = new_store(&o);
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.1"), POL_ACCEPT);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.1"), POL_TEMPFAIL);
+	CU_ASSERT_EQUAL(answers[nanswers - 1].code, 450);
+	CU_ASSERT_STRING_EQUAL(answers[nanswers - 1].status, "4.7.1");
+	CU_ASSERT_STRING_EQUAL(answers[nanswers - 1].rule, "limit msg_rate ip");
+	/* another client is not charged; connect has no rule: no round trip */
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.2"), POL_ACCEPT);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_CONNECT, "198.18.0.1"), POL_ACCEPT);
+	/* the documented key schema, and its TTL: the TAT is at most a minute ahead */
+	ttl = server_pttl(&srv, "sluice:{ip:198.18.0.1}:msg_rate:5/60000/5");
+	CU_ASSERT(ttl > 50000 && ttl <= 60001);
+	st->ops->destroy(st);
+}
+
+static void test_two_nodes(void)
+{
+	struct redis_store_opts o;
+	struct pol_store *a, *b;
+	unsigned acc = 0;
+
+	NEED_REDIS();
+	lim(CFG_LIMIT_MSG_RATE, 5, MIN);
+	o = opts();
+	a = new_store(&o);
+	b = new_store(&o);
+	for (int i = 0; i < 10; i++)
+		acc += decide_wait(i % 2 ? b : a, POL_STAGE_MAIL, "2001:2::7") == POL_ACCEPT;
+	CU_ASSERT_EQUAL(acc, 5);
+	a->ops->destroy(a);
+	b->ops->destroy(b);
+}
+
+static void test_concurrency(void)
+{
+	struct redis_store_opts o;
+	struct pol_store *a, *b;
+
+	NEED_REDIS();
+	lim(CFG_LIMIT_CONCURRENCY, 2, 0);
+	o = opts();
+	a = new_store(&o);
+	b = new_store(&o);
+	CU_ASSERT_EQUAL(decide_wait(a, POL_STAGE_CONNECT, "198.18.0.9"), POL_ACCEPT);
+	CU_ASSERT_EQUAL(decide_wait(b, POL_STAGE_CONNECT, "198.18.0.9"), POL_ACCEPT);
+	CU_ASSERT_EQUAL(decide_wait(a, POL_STAGE_CONNECT, "198.18.0.9"), POL_DISCONNECT);
+	CU_ASSERT_EQUAL(answers[nanswers - 1].code, 421);
+	CU_ASSERT_STRING_EQUAL(answers[nanswers - 1].status, "4.7.0");
+	CU_ASSERT_EQUAL(decide_wait(b, POL_STAGE_CONNECT, "198.18.0.10"), POL_ACCEPT);
+	/* END on b frees b's slot: a may take it */
+	CU_ASSERT_EQUAL(decide_wait(b, POL_STAGE_END, "198.18.0.9"), POL_ACCEPT);
+	run_for(50); /* the ZREM is fire and forget */
+	CU_ASSERT_EQUAL(decide_wait(a, POL_STAGE_CONNECT, "198.18.0.9"), POL_ACCEPT);
+	CU_ASSERT_EQUAL(decide_wait(b, POL_STAGE_CONNECT, "198.18.0.9"), POL_DISCONNECT);
+	/* an END without a lease here (a fail-open CONNECT) takes nothing away */
+	CU_ASSERT_EQUAL(decide_wait(b, POL_STAGE_END, "198.18.0.9"), POL_ACCEPT);
+	run_for(50);
+	CU_ASSERT_EQUAL(decide_wait(b, POL_STAGE_CONNECT, "198.18.0.9"), POL_DISCONNECT);
+	CU_ASSERT(server_pttl(&srv, "sluice:{ip:198.18.0.9}:concurrency:2") > 0);
+	a->ops->destroy(a);
+	b->ops->destroy(b);
+}
+
+static void test_lease_expiry(void)
+{
+	struct redis_store_opts o;
+	struct pol_store *a, *b, *c;
+
+	NEED_REDIS();
+	lim(CFG_LIMIT_CONCURRENCY, 1, 0);
+	o = opts();
+	o.lease_ms = 600;
+	a = new_store(&o);
+	b = new_store(&o);
+	c = new_store(&o);
+	/* a live node keeps its slot past several lease times by refreshing */
+	CU_ASSERT_EQUAL(decide_wait(c, POL_STAGE_CONNECT, "198.18.0.30"), POL_ACCEPT);
+	run_for(1500);
+	CU_ASSERT_EQUAL(decide_wait(b, POL_STAGE_CONNECT, "198.18.0.30"), POL_DISCONNECT);
+	/* a crashed node (no END, no refresh) frees its slot after one lease */
+	CU_ASSERT_EQUAL(decide_wait(a, POL_STAGE_CONNECT, "198.18.0.31"), POL_ACCEPT);
+	a->ops->destroy(a);
+	CU_ASSERT_EQUAL(decide_wait(b, POL_STAGE_CONNECT, "198.18.0.31"), POL_DISCONNECT);
+	run_for(800);
+	CU_ASSERT_EQUAL(decide_wait(b, POL_STAGE_CONNECT, "198.18.0.31"), POL_ACCEPT);
+	b->ops->destroy(b);
+	c->ops->destroy(c);
+}
+
+/* fail open passes, fail closed gives 451 4.7.0 (421 at connect), never 5xx */
+static void check_fail_modes(struct pol_store *st, uint64_t max_ms)
+{
+	uint64_t t0;
+
+	t0 = sl_clock_ms();
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.40"), POL_ACCEPT);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_RCPT, "198.18.0.40"), POL_TEMPFAIL);
+	CU_ASSERT_EQUAL(answers[nanswers - 1].code, 451);
+	CU_ASSERT_STRING_EQUAL(answers[nanswers - 1].status, "4.7.0");
+	CU_ASSERT_STRING_EQUAL(answers[nanswers - 1].rule, "limit rcpt_rate ip");
+	if (sl_clock_ms() - t0 > max_ms)
+		fprintf(stderr, "fail modes took %llu ms (max %llu)\n", (unsigned long long)(sl_clock_ms() - t0), (unsigned long long)max_ms);
+	CU_ASSERT(sl_clock_ms() - t0 <= max_ms);
+}
+
+static void test_redis_down(void)
+{
+	struct redis_store_opts o;
+	struct pol_store *st;
+	struct redis_store_stats s;
+	uint64_t t0;
+	unsigned before;
+
+	NEED_REDIS();
+	lim(CFG_LIMIT_MSG_RATE, 1000, MIN);
+	lim(CFG_LIMIT_RCPT_RATE, 1000, MIN)->fail_closed = true;
+	o = opts();
+	st = new_store(&o);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_RCPT, "198.18.0.40"), POL_ACCEPT);
+
+	/* hung: SIGSTOP; every decision is answered by its timeout */
+	server_kill(&srv, SIGSTOP);
+	check_fail_modes(st, 2 * (o.timeout_ms + 50));
+	redis_store_stats(st, &s);
+	CU_ASSERT(s.timeouts >= 2);
+	/* a batch of decisions in flight at once: all answered by one timeout */
+	before = nanswers;
+	t0 = sl_clock_ms();
+	for (int i = 0; i < 50; i++) {
+		struct pol_query q = query(POL_STAGE_RCPT, "198.18.0.41");
+		pol_store_decide(st, &q, sl_clock_ms(), (uint64_t)i, on_done, NULL);
+	}
+	CU_ASSERT(run_until(&nanswers, before + 50, 2000));
+	CU_ASSERT(sl_clock_ms() - t0 <= o.timeout_ms + 100);
+	CU_ASSERT_EQUAL(answers[before + 49].code, 451);
+	kill(srv.pid, SIGCONT);
+	run_for(100);
+
+	/* killed: the connection drops, the store is down, answers at once */
+	server_kill(&srv, SIGKILL);
+	check_fail_modes(st, 2 * (o.timeout_ms + 50));
+	run_for(200);
+	check_fail_modes(st, 20);
+	CU_ASSERT(!store_up(st));
+
+	/* restarted: the store reconnects by itself and decides again */
+	CU_ASSERT_FATAL(server_start(&srv));
+	CU_ASSERT(run_until_up(st, 3000));
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_RCPT, "198.18.0.40"), POL_ACCEPT);
+	redis_store_stats(st, &s);
+	CU_ASSERT(s.connects >= 2);
+	st->ops->destroy(st);
+}
+
+/* destroy answers what is in flight, with the fail mode */
+static void test_destroy_pending(void)
+{
+	struct redis_store_opts o;
+	struct pol_store *st;
+	struct pol_query q;
+
+	NEED_REDIS();
+	lim(CFG_LIMIT_RCPT_RATE, 1000, MIN)->fail_closed = true;
+	o = opts();
+	st = new_store(&o);
+	q = query(POL_STAGE_RCPT, "198.18.0.50");
+	server_kill(&srv, SIGSTOP);
+	pol_store_decide(st, &q, sl_clock_ms(), 5, on_done, NULL);
+	pol_store_decide(st, &q, sl_clock_ms(), 6, on_done, NULL);
+	run_for(20);
+	CU_ASSERT_EQUAL(nanswers, 0);
+	st->ops->destroy(st);
+	CU_ASSERT_EQUAL(nanswers, 2);
+	CU_ASSERT_EQUAL(answers[0].code, 451);
+	CU_ASSERT_EQUAL(answer_token[1], 6);
+	kill(srv.pid, SIGCONT);
+}
+
+static void test_noscript(void)
+{
+	struct redis_store_opts o;
+	struct pol_store *st;
+	struct redis_store_stats s;
+
+	NEED_REDIS();
+	lim(CFG_LIMIT_MSG_RATE, 3, MIN)->fail_closed = true;
+	o = opts();
+	st = new_store(&o);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.60"), POL_ACCEPT);
+	server_cmd(&srv, "SCRIPT FLUSH");
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.60"), POL_ACCEPT);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.60"), POL_ACCEPT);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.60"), POL_TEMPFAIL);
+	CU_ASSERT_EQUAL(answers[nanswers - 1].code, 450); /* decided, not failed closed */
+	redis_store_stats(st, &s);
+	CU_ASSERT(s.noscript >= 1);
+	CU_ASSERT_EQUAL(s.failed, 0);
+	st->ops->destroy(st);
+}
+
+static void test_pipeline(void)
+{
+	struct redis_store_opts o;
+	struct pol_store *st;
+	struct redis_store_stats s;
+	unsigned acc = 0;
+	bool ordered = true;
+
+	NEED_REDIS();
+	lim(CFG_LIMIT_MSG_RATE, 500, MIN);
+	lim(CFG_LIMIT_RCPT_RATE, 100000, MIN);
+	o = opts();
+	o.timeout_ms = 5000; /* this is about order and batching, not speed */
+	st = new_store(&o);
+	for (unsigned i = 0; i < 1000; i++) {
+		struct pol_query q = query(POL_STAGE_MAIL, "198.18.0.70");
+		pol_store_decide(st, &q, sl_clock_ms(), i, on_done, NULL);
+	}
+	CU_ASSERT(run_until(&nanswers, 1000, 10000));
+	for (unsigned i = 0; i < 1000 && i < nanswers; i++) {
+		ordered = ordered && answer_token[i] == i;
+		acc += answers[i].action == POL_ACCEPT;
+		/* the first 500 pass, the rest are over: GCRA in arrival order */
+		if ((i < 500) != (answers[i].action == POL_ACCEPT))
+			ordered = false;
+	}
+	CU_ASSERT(ordered);
+	CU_ASSERT_EQUAL(acc, 500);
+	redis_store_stats(st, &s);
+	CU_ASSERT_EQUAL(s.round_trips, 1000);
+	CU_ASSERT(s.batches <= 3); /* one loop turn: one write, not 1000 */
+	CU_ASSERT_EQUAL(s.failed, 0);
+	st->ops->destroy(st);
+}
+
+static void test_unix_auth_db(void)
+{
+	struct server s2 = { .password = "s3cret" };
+	struct redis_store_opts o;
+	struct pol_store *st;
+	redisContext *c;
+	redisReply *r;
+
+	NEED_REDIS();
+	CU_ASSERT_FATAL(server_start(&s2));
+	lim(CFG_LIMIT_MSG_RATE, 2, MIN);
+	o = opts();
+	o.host = NULL;
+	o.path = s2.sock;
+	o.password = "s3cret";
+	o.db = 3;
+	o.prefix = "gw:";
+	st = new_store(&o);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.80"), POL_ACCEPT);
+	c = server_client(&s2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	r = redisCommand(c, "SELECT 3");
+	freeReplyObject(r);
+	r = redisCommand(c, "EXISTS gw:{ip:198.18.0.80}:msg_rate:2/60000/2");
+	CU_ASSERT(r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+	freeReplyObject(r);
+	redisFree(c);
+	st->ops->destroy(st);
+
+	/* a wrong password: never up, every decision gets the fail mode, none hangs */
+	reset();
+	lim(CFG_LIMIT_MSG_RATE, 2, MIN)->fail_closed = true;
+	o.password = "wrong";
+	st = redis_store_new_opts(&cfg, loop, &o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	run_for(300);
+	CU_ASSERT(!store_up(st));
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.80"), POL_TEMPFAIL);
+	CU_ASSERT_EQUAL(answers[nanswers - 1].code, 451);
+	st->ops->destroy(st);
+	server_cleanup(&s2);
+}
+
+static void test_no_server(void)
+{
+	struct redis_store_opts o;
+	struct pol_store *st;
+	uint64_t t0;
+
+	reset();
+	lim(CFG_LIMIT_CONN_RATE, 2, MIN)->fail_closed = true;
+	lim(CFG_LIMIT_MSG_RATE, 2, MIN);
+	o = opts();
+	o.port = (uint16_t)pick_port(); /* nobody listens */
+	st = redis_store_new_opts(&cfg, loop, &o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	t0 = sl_clock_ms();
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_CONNECT, "198.18.0.90"), POL_DISCONNECT);
+	CU_ASSERT_EQUAL(answers[nanswers - 1].code, 421);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.90"), POL_ACCEPT);
+	CU_ASSERT(sl_clock_ms() - t0 < 1000);
+	run_for(500); /* a few reconnects with backoff, no crash */
+	st->ops->destroy(st);
+}
+
+static const struct test_case cases[] = {
+	{ "msg_rate admits N, then 450 4.7.1", test_msg_rate },
+	{ "two nodes share the counters", test_two_nodes },
+	{ "concurrency across nodes, END releases", test_concurrency },
+	{ "leases: refreshed while alive, expire after a crash", test_lease_expiry },
+	{ "Redis hung, killed, restarted: fail modes, reconnect", test_redis_down },
+	{ "destroy answers requests in flight", test_destroy_pending },
+	{ "NOSCRIPT after SCRIPT FLUSH: reload and retry", test_noscript },
+	{ "1000 decisions pipelined, answered in order", test_pipeline },
+	{ "unix socket, AUTH, SELECT, prefix; wrong password", test_unix_auth_db },
+	{ "no server at all: fail modes at once", test_no_server },
+	{ NULL, NULL },
+};
+
+static void cleanup_at_exit(void)
+{
+	server_cleanup(&srv);
+	if (loop != NULL)
+		sl_evloop_free(loop);
+}
+
+void register_tests(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	sl_log_set_level(SL_LOG_ERR);
+	loop = sl_evloop_new();
+	if (loop == NULL)
+		exit(2);
+	have_redis = server_start(&srv);
+	if (!have_redis)
+		fprintf(stderr, "SKIP: cannot start redis-server (is it installed? deploy/setup.sh does it)\n");
+	atexit(cleanup_at_exit);
+	test_suite("redis_store", cases);
+}
