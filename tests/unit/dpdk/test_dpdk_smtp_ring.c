@@ -1,0 +1,561 @@
+/* test_dpdk_smtp_ring.c - sluice's transport on one ring ethdev, an SMTP client and sink on our own TCP stack on the other, in one process. */
+#include <CUnit/CUnit.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "cfg.h"
+#include "control.h"
+#include "dpdk/dpdk.h"
+#include "dpdk/dpdk_transport.h"
+#include "net/net_arp.h"
+#include "net/net_csum.h"
+#include "net/net_input.h"
+#include "net/net_ipv4.h"
+#include "relay/backend_pool.h"
+#include "tcp/tcp.h"
+#include "test.h"
+#include "util/sl_addr.h"
+#include "util/sl_log.h"
+#include "util/sl_status.h"
+
+/*
+ * The start of issue 3's in-process capacity benchmark: port A is sluice
+ * (198.18.0.1, `transport dpdk` on one worker lcore), port B the peer on
+ * the main lcore (198.18.0.2): an SMTP client sending to 198.18.0.1:25 and
+ * the backend sink on 198.18.0.2:2525, both on a second instance of our
+ * TCP stack with its own ARP cache. Every message is checked byte for byte.
+ */
+#define PEER_POOL_N   16383
+#define OUR_MBUFS     16383
+#define SESSIONS      300
+#define CONCURRENCY   8
+#define BODY_LEN      1024
+#define WALL_MS       60000
+#define SINK_PORT     2525
+#define MAX_MSG       (8 * 1024)
+
+static struct rte_ring *ring_ab, *ring_ba;
+static int port_a = -1, port_b = -1;
+static bool b_started;
+static struct rte_mempool *peer_pool;
+static struct dpdk_dp *dp;
+static struct control *ctl;
+static struct backend_pool pool;
+static struct cfg *cfg;
+static pthread_t ctl_thread;
+static bool ctl_started;
+
+/* ---- the peer: net + TCP on port B, driven by this thread */
+
+static const struct net_mac mac_peer = { { 0x02, 0x00, 0x5e, 0x10, 0x00, 0x02 } };
+static struct net_if peer_if;
+static struct net_stats peer_stats;
+static struct net_arp_cache peer_arp;
+static struct net_arp_entry peer_arp_tab[64] __attribute__((aligned(64)));
+static struct net_ctx peer_nc;
+static struct tcp_stack *peer_st;
+static uint64_t peer_now;
+
+static void peer_tx(struct rte_mbuf *m)
+{
+	if (rte_eth_tx_burst((uint16_t)port_b, 0, &m, 1) != 1)
+		rte_pktmbuf_free(m);   /* ring full: TCP retransmits */
+}
+
+static uint8_t *ptx_alloc(void *ctx, size_t len, void **hdl)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(peer_pool);
+
+	(void)ctx;
+	if (m == NULL || len > rte_pktmbuf_tailroom(m)) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	*hdl = m;
+	return rte_pktmbuf_mtod(m, uint8_t *);
+}
+
+static void ptx_send(void *ctx, void *hdl, size_t len)
+{
+	struct rte_mbuf *m = hdl;
+
+	(void)ctx;
+	m->data_len = (uint16_t)len;
+	m->pkt_len = (uint32_t)len;
+	peer_tx(m);
+}
+
+static const struct net_tx_ops peer_tx_ops = { .alloc = ptx_alloc, .send = ptx_send };
+
+static void pn_solicit(void *ctx, uint32_t ip)
+{
+	(void)ctx;
+	net_arp_send_request(&peer_nc, ip);
+}
+
+static void pn_send(void *ctx, void *pkt, const struct net_mac *mac)
+{
+	(void)ctx;
+	memcpy(rte_pktmbuf_mtod((struct rte_mbuf *)pkt, uint8_t *), mac->b, 6);
+	peer_tx(pkt);
+}
+
+static void pn_free(void *ctx, void *pkt)
+{
+	(void)ctx;
+	rte_pktmbuf_free(pkt);
+}
+
+static void peer_out(void *ctx, const struct tcp_seg_out *s)
+{
+	static const struct net_mac zero;
+	uint32_t src, dst, thl = TCP_HDR_LEN + s->optlen, l4len = thl + s->len;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(peer_pool);
+	struct net_mac mac;
+	uint8_t *b, *th;
+	size_t l2, total;
+	uint16_t cs;
+
+	(void)ctx;
+	if (m == NULL)
+		return;
+	memcpy(&src, s->tuple->laddr, 4);
+	memcpy(&dst, s->tuple->raddr, 4);
+	b = rte_pktmbuf_mtod(m, uint8_t *);
+	l2 = net_eth_build(b, &zero, &peer_if.mac, NET_ETHERTYPE_IPV4, 0);
+	net_ipv4_build(b + l2, src, dst, NET_IPPROTO_TCP, (uint16_t)l4len, 64, true);
+	th = b + l2 + NET_IPV4_HLEN;
+	tcp_build_header(s, th);
+	memcpy(th + thl, s->data[0], s->dlen[0]);
+	memcpy(th + thl + s->dlen[0], s->data[1], s->dlen[1]);
+	cs = net_csum_finish(net_csum_add(net_csum_pseudo4(src, dst, NET_IPPROTO_TCP, (uint16_t)l4len), th, l4len));
+	memcpy(th + 16, &cs, 2);
+	total = net_eth_pad(b, l2 + NET_IPV4_HLEN + l4len);
+	m->data_len = (uint16_t)total;
+	m->pkt_len = (uint32_t)total;
+	switch (net_arp_resolve(&peer_arp, dst, m, &mac, peer_now)) {
+	case NET_ARP_HIT:
+		memcpy(b, mac.b, 6);
+		peer_tx(m);
+		break;
+	case NET_ARP_QUEUED:
+		break;
+	default:
+		rte_pktmbuf_free(m);
+		break;
+	}
+}
+
+static void peer_hold(void *ctx, void *owner)
+{
+	(void)ctx;
+	rte_mbuf_refcnt_update(owner, 1);
+}
+
+static void peer_release(void *ctx, void *owner)
+{
+	(void)ctx;
+	rte_pktmbuf_free(owner);
+}
+
+static const struct tcp_stack_ops peer_ops = { .output = peer_out, .hold = peer_hold, .release = peer_release };
+
+/* One RX burst of port B into the peer's stack. Returns frames seen. */
+static unsigned peer_poll(void)
+{
+	struct rte_mbuf *pkts[32];
+	uint16_t n = rte_eth_rx_burst((uint16_t)port_b, 0, pkts, 32);
+
+	peer_now = rte_rdtsc() / (rte_get_tsc_hz() / 1000);
+	peer_nc.now_ms = peer_now;
+	tcp_advance(peer_st, peer_now);
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct net_rx rx;
+
+		if (net_input(&peer_nc, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), 0, &rx) ==
+		    NET_RX_TCP) {
+			struct tcp_seg_in seg = { .family = SL_AF_INET, .saddr = rx.src.ip, .daddr = rx.dst.ip,
+						  .tcp = rx.l4, .len = rx.l4_len, .owner = m };
+			tcp_input(peer_st, &seg);
+		}
+		rte_pktmbuf_free(m);
+	}
+	return n;
+}
+
+/* ---- the sink (backend) and the client, on the peer stack */
+
+static char body[BODY_LEN + 1];
+static unsigned sink_msgs, sink_good, client_ok, client_fail, client_done, client_started;
+
+struct sink {
+	struct tcp_conn *c;
+	bool data;
+	uint32_t len;
+	char buf[MAX_MSG];
+};
+
+static void sink_reply(struct tcp_conn *c, const char *s)
+{
+	tcp_send(c, s, (uint32_t)strlen(s));
+}
+
+/* Line by line: commands get their replies; DATA content is kept until "\r\n.\r\n". */
+static uint32_t sink_data(struct tcp_conn *c, void *user, const uint8_t *p, uint32_t len, void *owner)
+{
+	struct sink *k = user;
+
+	(void)owner;
+	for (uint32_t i = 0; i < len; i++) {
+		if (k->len < sizeof(k->buf))
+			k->buf[k->len++] = (char)p[i];
+		if (p[i] != '\n')
+			continue;
+		if (k->data) {
+			if (k->len >= 3 && memcmp(k->buf + k->len - 3, ".\r\n", 3) == 0 &&
+			    (k->len == 3 || (k->len >= 5 && k->buf[k->len - 5] == '\r'))) {
+				uint32_t mlen = k->len - 3;
+
+				sink_msgs++;
+				/* the gateway may prepend a trace header: the body must end the message */
+				if (mlen >= BODY_LEN && memcmp(k->buf + mlen - BODY_LEN, body, BODY_LEN) == 0)
+					sink_good++;
+				k->data = false;
+				k->len = 0;
+				sink_reply(c, "250 2.0.0 queued\r\n");
+			}
+			continue;
+		}
+		if (k->len >= 4 && strncasecmp(k->buf, "DATA", 4) == 0) {
+			k->data = true;
+			sink_reply(c, "354 go ahead\r\n");
+		} else if (k->len >= 4 && strncasecmp(k->buf, "QUIT", 4) == 0) {
+			sink_reply(c, "221 2.0.0 bye\r\n");
+			tcp_close(c);
+		} else if (k->len >= 4 && strncasecmp(k->buf, "EHLO", 4) == 0) {
+			sink_reply(c, "250-sink.test\r\n250 8BITMIME\r\n");
+		} else {
+			sink_reply(c, "250 2.0.0 ok\r\n");
+		}
+		k->len = 0;
+	}
+	return len;
+}
+
+static void sink_closed(struct tcp_conn *c, void *user, enum tcp_close_reason why)
+{
+	(void)c, (void)why;
+	free(user);
+}
+
+static const struct tcp_conn_cbs sink_cbs = { .data = sink_data, .closed = sink_closed };
+
+static int sink_accept(void *lctx, struct tcp_conn *c)
+{
+	struct sink *k = calloc(1, sizeof(*k));
+
+	(void)lctx;
+	if (k == NULL)
+		return SL_ERROR;
+	k->c = c;
+	tcp_conn_set_cbs(c, &sink_cbs, k);
+	sink_reply(c, "220 sink.test ESMTP\r\n");
+	return SL_OK;
+}
+
+struct client {
+	int step;
+	bool failed;
+	uint32_t len;
+	char line[512];
+};
+
+static const struct { int code; const char *send; } script[] = {
+	{ 220, "EHLO client.test.example\r\n" },
+	{ 250, "MAIL FROM:<a@b.example>\r\n" },
+	{ 250, "RCPT TO:<user@example.net>\r\n" },
+	{ 250, "DATA\r\n" },
+	{ 354, NULL },   /* the body, then ".\r\n" */
+	{ 250, "QUIT\r\n" },
+	{ 221, NULL },
+};
+
+static uint32_t client_data(struct tcp_conn *c, void *user, const uint8_t *p, uint32_t len, void *owner)
+{
+	struct client *k = user;
+
+	(void)owner;
+	for (uint32_t i = 0; i < len && !k->failed; i++) {
+		if (k->len < sizeof(k->line) - 1)
+			k->line[k->len++] = (char)p[i];
+		if (p[i] != '\n')
+			continue;
+		k->line[k->len] = '\0';
+		if (k->len < 4 || k->line[3] == '-') {   /* continuation of a multi-line reply */
+			k->len = 0;
+			continue;
+		}
+		if (k->step >= (int)(sizeof(script) / sizeof(script[0])) || atoi(k->line) != script[k->step].code) {
+			fprintf(stderr, "client: step %d got %s", k->step, k->line);
+			k->failed = true;
+			tcp_abort(c);
+			return len;
+		}
+		if (script[k->step].code == 354) {
+			tcp_send(c, body, BODY_LEN);
+			tcp_send(c, ".\r\n", 3);
+		} else if (script[k->step].send != NULL) {
+			tcp_send(c, script[k->step].send, (uint32_t)strlen(script[k->step].send));
+		} else {
+			client_ok++;   /* 221 */
+			tcp_close(c);
+		}
+		k->step++;
+		k->len = 0;
+	}
+	return len;
+}
+
+static void client_closed(struct tcp_conn *c, void *user, enum tcp_close_reason why)
+{
+	struct client *k = user;
+
+	(void)c, (void)why;
+	if (k->step < (int)(sizeof(script) / sizeof(script[0])) || k->failed)
+		client_fail++;
+	client_done++;
+	free(k);
+}
+
+static const struct tcp_conn_cbs client_cbs = { .data = client_data, .closed = client_closed };
+
+static uint16_t client_port = 40000;
+
+static bool client_start(void)
+{
+	static const uint8_t us[4] = { 198, 18, 0, 2 }, gw[4] = { 198, 18, 0, 1 };
+	struct client *k = calloc(1, sizeof(*k));
+	struct tcp_conn *c = NULL;
+
+	if (k == NULL)
+		return false;
+	for (int i = 0; i < 16 && c == NULL; i++) {
+		if (++client_port >= 60000)
+			client_port = 40001;
+		c = tcp_connect(peer_st, SL_AF_INET, us, client_port, gw, 25, &client_cbs, k);
+	}
+	if (c == NULL) {
+		free(k);
+		return false;
+	}
+	client_started++;
+	return true;
+}
+
+/* ---- set-up */
+
+static const char conf_text[] =
+	"hostname mx.test.example\n"
+	"listen 198.18.0.1:25\n"
+	"transport kernel\n"          /* the dpdk block is built by hand below */
+	"relay_domains example.net\n"
+	"greet_pause 0s\n"
+	"health_check interval 0s\n"  /* health checks go over kernel sockets: none here */
+	"max_sessions 100\n"
+	"shutdown_grace 2s\n"
+	"backend sink 198.18.0.2:2525 xclient off\n";
+
+static void *control_main(void *arg)
+{
+	control_run(arg);
+	return NULL;
+}
+
+static int suite_init(void)
+{
+	char eal[256], err[512];
+	struct rte_eth_conf conf;
+	struct cfg_dpdk cd;
+	struct net_arp_cfg acfg;
+	struct net_neigh_ops nops = { .solicit = pn_solicit, .send = pn_send, .free = pn_free };
+	struct tcp_config tcfg;
+	struct sl_addr a;
+
+	sl_log_set_level(SL_LOG_WARN);
+	for (int i = 0; i < BODY_LEN; i++)
+		body[i] = (i % 64 == 62) ? '\r' : (i % 64 == 63) ? '\n' : (char)('a' + i % 26);
+	body[BODY_LEN - 2] = '\r';
+	body[BODY_LEN - 1] = '\n';
+	snprintf(eal, sizeof(eal), "--no-huge -m 512 --no-pci --no-shconf -l 0-1 --file-prefix=sl_uts_%d "
+		 "--log-level=lib.eal:warning --no-telemetry", (int)getpid());
+	if (dpdk_eal_init("test_dpdk_smtp_ring", eal, 0, NULL, err, sizeof(err)) != SL_OK) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	ring_ab = rte_ring_create("sl_uts_ab", 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	ring_ba = rte_ring_create("sl_uts_ba", 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (ring_ab == NULL || ring_ba == NULL)
+		return -1;
+	port_a = rte_eth_from_rings("sl_uts_a", &ring_ba, 1, &ring_ab, 1, SOCKET_ID_ANY);
+	port_b = rte_eth_from_rings("sl_uts_b", &ring_ab, 1, &ring_ba, 1, SOCKET_ID_ANY);
+	if (port_a < 0 || port_b < 0)
+		return -1;
+	peer_pool = rte_pktmbuf_pool_create("sl_uts_peer", PEER_POOL_N, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					    SOCKET_ID_ANY);
+	if (peer_pool == NULL)
+		return -1;
+	memset(&conf, 0, sizeof(conf));
+	if (rte_eth_dev_configure((uint16_t)port_b, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup((uint16_t)port_b, 0, 512, SOCKET_ID_ANY, NULL, peer_pool) != 0 ||
+	    rte_eth_tx_queue_setup((uint16_t)port_b, 0, 512, SOCKET_ID_ANY, NULL) != 0 ||
+	    rte_eth_dev_start((uint16_t)port_b) != 0)
+		return -1;
+	b_started = true;
+
+	/* the peer: 198.18.0.2/24 on port B */
+	net_if_init(&peer_if, (uint16_t)port_b, &mac_peer);
+	if (sl_addr_parse("198.18.0.2", &a, false) != 0 || net_if_set_ipv4(&peer_if, &a, 24, NULL) != SL_OK)
+		return -1;
+	net_arp_cfg_default(&acfg);
+	if (net_arp_cache_init(&peer_arp, peer_arp_tab, 64, &acfg, &nops, &peer_stats) != SL_OK)
+		return -1;
+	peer_nc.ifp = &peer_if;
+	peer_nc.arp = &peer_arp;
+	peer_nc.stats = &peer_stats;
+	peer_nc.tx = &peer_tx_ops;
+	peer_now = rte_rdtsc() / (rte_get_tsc_hz() / 1000);
+	tcp_config_defaults(&tcfg);
+	tcfg.max_conns = 256;
+	tcfg.key[0] = 1;
+	tcfg.key[1] = 2;
+	peer_st = tcp_stack_new(&tcfg, &peer_ops, NULL, peer_now);
+	if (peer_st == NULL || tcp_listen(peer_st, SINK_PORT, sink_accept, NULL) != SL_OK)
+		return -1;
+
+	/* sluice: config, backend pool, control, the dataplane with its transport */
+	cfg = cfg_parse_string("test", conf_text, sizeof(conf_text) - 1, err, sizeof(err));
+	if (cfg == NULL) {
+		fprintf(stderr, "config: %s\n", err);
+		return -1;
+	}
+	backend_pool_init(&pool);
+	if (backend_pool_apply(&pool, cfg) != SL_OK)
+		return -1;
+	memset(&cd, 0, sizeof(cd));
+	cd.nports = 1;
+	cd.ports[0].id = (unsigned)port_a;
+	if (sl_addr_parse("198.18.0.1", &cd.ports[0].address.addr, false) != 0)
+		return -1;
+	cd.ports[0].address.len = 24;
+	cd.mbufs = OUR_MBUFS;
+	if (dpdk_dp_create(&dp, &cd, err, sizeof(err)) != SL_OK) {
+		fprintf(stderr, "dpdk_dp_create: %s\n", err);
+		return -1;
+	}
+	ctl = control_new(cfg, dpdk_dp_nworkers(dp), &pool);
+	if (ctl == NULL)
+		return -1;
+	if (dpdk_tp_start(dp, cfg, ctl, &pool, err, sizeof(err)) != SL_OK ||
+	    dpdk_dp_launch(dp, err, sizeof(err)) != SL_OK) {
+		fprintf(stderr, "transport: %s\n", err);
+		return -1;
+	}
+	if (pthread_create(&ctl_thread, NULL, control_main, ctl) != 0)
+		return -1;
+	ctl_started = true;
+	return 0;
+}
+
+static int suite_clean(void)
+{
+	if (dp != NULL) {
+		dpdk_tp_shutdown(dp);
+		for (int i = 0; i < 300 && !dpdk_tp_idle(dp); i++) {
+			peer_poll();   /* the peer answers the closes */
+			usleep(10 * 1000);
+		}
+		dpdk_dp_stop(dp);
+		dpdk_tp_free(dp);
+	}
+	if (ctl_started) {
+		control_stop(ctl);
+		pthread_join(ctl_thread, NULL);
+	}
+	dpdk_dp_destroy(dp);
+	if (ctl != NULL)
+		control_free(ctl);
+	tcp_stack_free(peer_st);
+	net_arp_flush(&peer_arp);
+	if (port_b >= 0) {
+		if (b_started)
+			rte_eth_dev_stop((uint16_t)port_b);
+		rte_eth_dev_close((uint16_t)port_b);
+	}
+	if (port_a >= 0 && rte_eth_dev_is_valid_port((uint16_t)port_a))
+		rte_eth_dev_close((uint16_t)port_a);
+	rte_mempool_free(peer_pool);
+	rte_ring_free(ring_ab);
+	rte_ring_free(ring_ba);
+	if (cfg != NULL)
+		cfg_unref(cfg);
+	dpdk_eal_cleanup();
+	return 0;
+}
+
+/* SESSIONS relayed sessions, CONCURRENCY at a time: every one gets 250 and
+ * 221, and the sink has every message byte for byte. Prints sessions/s. */
+static void test_sessions(void)
+{
+	uint64_t hz = rte_get_tsc_hz(), t0 = rte_rdtsc(), deadline = t0 + hz * WALL_MS / 1000, t1;
+	struct dpdk_tp_stats ts;
+	double secs;
+
+	while (client_done < SESSIONS && rte_rdtsc() < deadline) {
+		while (client_started < SESSIONS && client_started - client_done < CONCURRENCY)
+			if (!client_start())
+				break;
+		if (peer_poll() == 0)
+			sched_yield();   /* the control thread shares this lcore */
+	}
+	t1 = rte_rdtsc();
+	/* the sink's last replies and closes settle */
+	for (int i = 0; i < 100; i++)
+		peer_poll();
+	secs = (double)(t1 - t0) / (double)hz;
+	dpdk_tp_get_stats(dp, &ts);
+	printf("\n  %u sessions (%u at a time) in %.3f s: %.0f relayed sessions/s; sink %u messages, %u intact; "
+	       "accepted %lu, busy %lu, forced closes %lu\n",
+	       client_done, CONCURRENCY, secs, client_done / (secs > 0 ? secs : 1), sink_msgs, sink_good,
+	       (unsigned long)ts.accepted, (unsigned long)ts.rejected_busy, (unsigned long)ts.forced_closes);
+	CU_ASSERT_EQUAL(client_done, SESSIONS);
+	CU_ASSERT_EQUAL(client_ok, SESSIONS);
+	CU_ASSERT_EQUAL(client_fail, 0);
+	CU_ASSERT_EQUAL(sink_msgs, SESSIONS);
+	CU_ASSERT_EQUAL(sink_good, SESSIONS);
+	CU_ASSERT_EQUAL(ts.rejected_busy, 0);
+}
+
+void register_tests(void)
+{
+	static const struct test_case cases[] = {
+		{ "relayed_sessions_byte_for_byte", test_sessions },
+		{ NULL, NULL },
+	};
+	CU_pSuite s = CU_add_suite("dpdk_smtp_ring", suite_init, suite_clean);
+
+	for (const struct test_case *c = cases; s != NULL && c->name != NULL; c++)
+		CU_add_test(s, c->name, c->fn);
+}
