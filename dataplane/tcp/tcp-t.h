@@ -82,6 +82,9 @@ struct tcp_counters {
 	uint64_t fast_retransmits;        /**< segments sent again on dupacks / partial ACKs (RFC 5681 3.2, RFC 6582) */
 	uint64_t fast_recoveries;         /**< entries into NewReno fast recovery */
 	uint64_t cwnd_idle_resets;        /**< RFC 5681 4.1 restarts after idle */
+	uint64_t syncookies_sent;         /**< RFC 4987 SYN-ACKs sent with a cookie (backlog full) */
+	uint64_t syncookies_accepted;     /**< ACKs whose cookie validated: connection created */
+	uint64_t syncookies_rejected;     /**< ACKs to a listener with a bad or expired cookie */
 	uint64_t drops[TCP_DROP_COUNT];
 	uint64_t conns[TCP_STATE_COUNT];  /**< connections now in each state */
 };
@@ -191,6 +194,7 @@ struct tcp_config {
 	uint64_t key[2];           /**< secret for ISNs, timestamps and the table hash */
 	bool     timestamps;       /**< offer RFC 7323 timestamps on active opens */
 	bool     window_scale;     /**< offer RFC 7323 window scaling */
+	bool     syn_cookies;      /**< RFC 4987 SYN cookies when a listener's SYN backlog is full */
 };
 
 /* One piece of received data the stack keeps (zero copy: a view into an owner). */
@@ -332,6 +336,7 @@ struct tcp_listener {
 	uint32_t      syn_count; /**< SYN-RCVD connections */
 	tcp_accept_fn accept;
 	void         *lctx;
+	uint64_t      cookie_last; /**< when a SYN cookie was last sent (0: never): ACKs are checked for one */
 };
 
 /* Few listening ports on an SMTP edge (25, 587, 465): a linear scan of a
@@ -362,6 +367,7 @@ struct tcp_stack {
 	struct tcp_listener      listeners[TCP_LISTEN_MAX];
 	struct tcp_ratelimit     chack_rl, rst_rl;
 	uint64_t                 hash_seed;
+	uint64_t                 cookie_key[2]; /**< SYN cookie MAC key, derived from cfg.key */
 	struct tcp_counters      cnt;
 };
 

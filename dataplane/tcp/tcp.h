@@ -12,10 +12,11 @@
  *
  * Congestion control (tcp_cc.c): RFC 5681 slow start and congestion
  * avoidance with RFC 3465 byte counting, fast retransmit and RFC 6582
- * NewReno recovery, restart after idle.
+ * NewReno recovery, restart after idle. SYN cookies (tcp_cookie.c, RFC
+ * 4987) answer SYNs beyond a listener's backlog when cfg.syn_cookies.
  *
- * Left for later steps of issue 3: SYN cookies (RFC 4987), use of SACK
- * (RFC 2018; SACK-permitted is parsed and recorded), keepalive.
+ * Left for later steps of issue 3: use of SACK (RFC 2018; SACK-permitted
+ * is parsed and recorded), keepalive.
  */
 
 void tcp_config_defaults(struct tcp_config *cfg);

@@ -83,6 +83,48 @@ static void established(struct tcp_conn *c)
 
 /* --- listener and TIME-WAIT --- */
 
+static void conn_input(struct tcp_conn *c, struct tcp_seg *s);
+
+/*
+ * A passive open is complete (the handshake's ACK, or a valid SYN cookie):
+ * the listener's accept decides. Returns false if c is gone (refused, or
+ * closed from a callback).
+ */
+static bool passive_established(struct tcp_stack *st, struct tcp_conn *c, struct tcp_listener *l)
+{
+	tcp_set_state(c, TCP_ESTABLISHED);
+	st->cnt.accepted++;
+	c->flags |= TF_ACCEPTED;
+	if (l == NULL || l->accept(l->lctx, c) != SL_OK) {
+		c->flags &= (uint16_t)~TF_ACCEPTED;   /* refused: no callbacks */
+		tcp_abort(c);
+		return false;
+	}
+	if (c->cbs != NULL && c->cbs->established != NULL)
+		c->cbs->established(c, c->user);
+	return c->state != TCP_CLOSED;
+}
+
+/* RFC 4987: the ACK of a cookie SYN-ACK. True if it was one (valid or not). */
+static bool cookie_ack_input(struct tcp_stack *st, struct tcp_listener *l, struct tcp_seg *s)
+{
+	struct tcp_conn *c;
+	int rc = tcp_cookie_check(st, l, s, &c);
+
+	if (rc == SL_DECLINED)
+		return false;
+	if (rc == SL_AGAIN)
+		return true;               /* no RST: the client's connection is fine */
+	if (rc != SL_OK) {
+		drop(st, TCP_DROP_LISTEN);
+		tcp_send_rst_reply(st, s, true);
+		return true;
+	}
+	if (passive_established(st, c, l))
+		conn_input(c, s);          /* the ACK's own data, FIN and window */
+	return true;
+}
+
 /* RFC 9293 3.10.7.2. iss_floor: a TIME-WAIT being reused needs an ISS
  * beyond the old incarnation's sequence space. */
 static void listen_input(struct tcp_stack *st, struct tcp_listener *l, struct tcp_seg *s,
@@ -95,6 +137,8 @@ static void listen_input(struct tcp_stack *st, struct tcp_listener *l, struct tc
 		return;
 	}
 	if (s->flags & TCP_ACK) {
+		if (!(s->flags & TCP_SYN) && cookie_ack_input(st, l, s))
+			return;
 		drop(st, TCP_DROP_LISTEN);
 		tcp_send_rst_reply(st, s, true);
 		return;
@@ -103,9 +147,13 @@ static void listen_input(struct tcp_stack *st, struct tcp_listener *l, struct tc
 		drop(st, TCP_DROP_LISTEN);
 		return;
 	}
-	/* A bounded SYN queue; SYN cookies (RFC 4987) will take over here. */
+	/* A bounded SYN queue; beyond it SYN cookies (RFC 4987 3.6) keep
+	 * serving real clients through a flood, with no state at all. */
 	if (l->syn_count >= st->cfg.syn_backlog) {
-		drop(st, TCP_DROP_SYN_BACKLOG);
+		if (st->cfg.syn_cookies)
+			tcp_cookie_send(st, l, s);
+		else
+			drop(st, TCP_DROP_SYN_BACKLOG);
 		return;
 	}
 	c = tcp_conn_alloc(st, &s->tuple);
@@ -657,16 +705,8 @@ static void conn_input(struct tcp_conn *c, struct tcp_seg *s)
 				l->syn_count--;
 				c->listener = NULL;
 			}
-			tcp_set_state(c, TCP_ESTABLISHED);
-			st->cnt.accepted++;
-			c->flags |= TF_ACCEPTED;
-			if (l == NULL || l->accept(l->lctx, c) != SL_OK) {
-				c->flags &= (uint16_t)~TF_ACCEPTED;   /* refused: no callbacks */
-				tcp_abort(c);
+			if (!passive_established(st, c, l))
 				return;
-			}
-			if (c->cbs != NULL && c->cbs->established != NULL)
-				c->cbs->established(c, c->user);
 		} else {
 			st->cnt.connected++;
 			established(c);

@@ -206,6 +206,29 @@ void tcp_send_tw_ack(struct tcp_stack *st, const struct tcp_tw_entry *e)
 }
 
 /*
+ * The SYN-ACK of a SYN cookie (tcp_cookie.c): no TCB, everything from the
+ * SYN. Our MSS, our window shift if wscale >= 0, timestamps if ts; the
+ * window unscaled, as in every SYN (RFC 7323 2.2).
+ */
+void tcp_send_cookie_synack(struct tcp_stack *st, const struct tcp_seg *s, uint32_t iss, int wscale,
+			    bool ts, uint32_t tsval)
+{
+	struct tcp_seg_out o;
+	uint8_t opts[TCP_OPT_MAX];
+
+	memset(&o, 0, sizeof(o));
+	o.tuple = &s->tuple;
+	o.seq = iss;
+	o.ack = s->seq + 1;
+	o.flags = TCP_SYN | TCP_ACK;
+	o.wnd = (uint16_t)SL_MIN(st->cfg.rcv_space, 65535u);
+	o.opts = opts;
+	o.optlen = (uint8_t)tcp_build_syn_opts(opts, st->cfg.mss, wscale, ts, tsval, s->opt.tsval);
+	st->cnt.seg_out++;
+	st->ops->output(st->ctx, &o);
+}
+
+/*
  * Send what the windows allow: new data in segments of at most MSS, the
  * FIN once all data is out, or a pending ACK. Nagle is off on purpose: the
  * session writes whole SMTP replies and pipelined clients wait for them.

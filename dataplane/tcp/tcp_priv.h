@@ -61,6 +61,7 @@ void tcp_conn_release(struct tcp_conn *c, enum tcp_close_reason why);
 void tcp_enter_time_wait(struct tcp_conn *c);
 uint32_t tcp_isn(struct tcp_stack *st, const struct tcp_tuple *t, uint32_t *ts_offset);
 bool tcp_ratelimit_ok(struct tcp_stack *st, struct tcp_ratelimit *rl);
+uint8_t tcp_rcv_wscale(const struct tcp_config *cfg);
 void tcp_deliver(struct tcp_conn *c);
 void tcp_rq_release_all(struct tcp_conn *c);
 
@@ -74,6 +75,8 @@ void tcp_send_challenge_ack(struct tcp_conn *c);
 void tcp_send_rst_conn(struct tcp_conn *c);
 void tcp_send_rst_reply(struct tcp_stack *st, const struct tcp_seg *s, bool limit);
 void tcp_send_tw_ack(struct tcp_stack *st, const struct tcp_tw_entry *e);
+void tcp_send_cookie_synack(struct tcp_stack *st, const struct tcp_seg *s, uint32_t iss, int wscale,
+			    bool ts, uint32_t tsval);
 void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len);
 uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool force);
 bool tcp_window_update_due(const struct tcp_conn *c);
@@ -96,6 +99,12 @@ bool tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint32_t flight);
 void tcp_cc_dupack(struct tcp_conn *c);
 void tcp_cc_rto(struct tcp_conn *c);
 void tcp_cc_idle_check(struct tcp_conn *c);
+
+/* tcp_cookie.c */
+void tcp_cookie_init(struct tcp_stack *st);
+void tcp_cookie_send(struct tcp_stack *st, struct tcp_listener *l, const struct tcp_seg *s);
+int  tcp_cookie_check(struct tcp_stack *st, struct tcp_listener *l, const struct tcp_seg *s,
+		      struct tcp_conn **out);
 
 /* tcp_input.c */
 void tcp_input_seg(struct tcp_stack *st, struct tcp_seg *s);

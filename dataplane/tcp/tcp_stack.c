@@ -45,6 +45,7 @@ void tcp_config_defaults(struct tcp_config *cfg)
 	cfg->wheel_slots = 4096;
 	cfg->timestamps = true;
 	cfg->window_scale = true;
+	cfg->syn_cookies = true;
 }
 
 struct tcp_stack *tcp_stack_new(const struct tcp_config *cfg, const struct tcp_stack_ops *ops,
@@ -66,6 +67,7 @@ struct tcp_stack *tcp_stack_new(const struct tcp_config *cfg, const struct tcp_s
 	st->ctx = ctx;
 	st->now = now_ms;
 	st->hash_seed = tcp_siphash24(cfg->key, "sluice-tcp-hash", 15);
+	tcp_cookie_init(st);
 	while (nb < 2 * cfg->max_conns)   /* load factor <= 0.5: chains stay short */
 		nb <<= 1;
 	st->buckets = calloc(nb, sizeof(*st->buckets));
@@ -173,7 +175,8 @@ bool tcp_ratelimit_ok(struct tcp_stack *st, struct tcp_ratelimit *rl)
 	return true;
 }
 
-static uint8_t rcv_wscale_for(const struct tcp_config *cfg)
+/* Our window shift: the smallest that lets rcv_space_max be offered. */
+uint8_t tcp_rcv_wscale(const struct tcp_config *cfg)
 {
 	uint8_t s = 0;
 
@@ -202,7 +205,7 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_stack *st, const struct tcp_tuple *t)
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->sbuf_seq = c->iss + 1;
 	c->rcv_space = st->cfg.rcv_space;
-	c->rcv_wscale = st->cfg.window_scale ? rcv_wscale_for(&st->cfg) : 0;
+	c->rcv_wscale = st->cfg.window_scale ? tcp_rcv_wscale(&st->cfg) : 0;
 	c->mss = TCP_DEFAULT_MSS;
 	c->rcv_mss = TCP_DEFAULT_MSS;
 	c->rto = c->rto_cur = st->cfg.rto_init_ms;
