@@ -85,6 +85,7 @@ struct tcp_counters {
 	uint64_t syncookies_sent;         /**< RFC 4987 SYN-ACKs sent with a cookie (backlog full) */
 	uint64_t syncookies_accepted;     /**< ACKs whose cookie validated: connection created */
 	uint64_t syncookies_rejected;     /**< ACKs to a listener with a bad or expired cookie */
+	uint64_t keepalive_probes;        /**< keepalive probes sent */
 	uint64_t drops[TCP_DROP_COUNT];
 	uint64_t conns[TCP_STATE_COUNT];  /**< connections now in each state */
 };
@@ -290,11 +291,17 @@ struct tcp_conn {
 	uint32_t bytes_acked;         /**< RFC 3465 congestion-avoidance byte counter */
 	uint64_t last_snd;            /**< when data last left (RFC 5681 4.1 restart after idle) */
 	uint8_t  cc_flags;            /**< TCC_* */
+	uint8_t  ka_max;              /**< keepalive: unanswered probes before giving up (0: off) */
+	uint8_t  ka_sent;             /**< keepalive: probes sent since the peer was last heard */
+	uint32_t ka_idle_ms;          /**< keepalive: quiet time before the first probe */
+	uint32_t ka_intvl_ms;         /**< keepalive: time between probes */
+	uint64_t last_rcv;            /**< when an acceptable segment last arrived (keepalive) */
 
 	/* --- cold --- */
 	uint8_t                   *sbuf;      /**< ring of cfg.snd_buf bytes */
 	struct tw_timer            rtx_timer; /**< RTO, persist or FIN-WAIT-2 (exclusive) */
 	struct tw_timer            dack_timer;
+	struct tw_timer            ka_timer;  /**< keepalive (RFC 9293 3.8.4), armed only when enabled */
 	const struct tcp_conn_cbs *cbs;
 	void                      *user;
 	struct tcp_stack          *stack;

@@ -15,8 +15,10 @@
  * NewReno recovery, restart after idle. SYN cookies (tcp_cookie.c, RFC
  * 4987) answer SYNs beyond a listener's backlog when cfg.syn_cookies.
  *
+ * Keepalive is per connection (tcp_set_keepalive).
+ *
  * Left for later steps of issue 3: use of SACK (RFC 2018; SACK-permitted
- * is parsed and recorded), keepalive.
+ * is parsed and recorded).
  */
 
 void tcp_config_defaults(struct tcp_config *cfg);
@@ -66,6 +68,15 @@ uint32_t tcp_pending(const struct tcp_conn *c);
 void tcp_close(struct tcp_conn *c);
 /* RST now, queued data dropped; the closed callback runs before it returns. */
 void tcp_abort(struct tcp_conn *c);
+
+/*
+ * Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6), off by default: after
+ * idle_ms without hearing from the peer (and with nothing in flight), an
+ * empty probe every intvl_ms; `probes` unanswered ones close the connection
+ * with TCP_CLOSE_TIMEOUT. idle_ms or probes 0 turns it off. RFC 1122 asks
+ * for an idle time of at least two hours by default: the caller chooses.
+ */
+void tcp_set_keepalive(struct tcp_conn *c, uint32_t idle_ms, uint32_t intvl_ms, uint8_t probes);
 
 /* How many received bytes the application lets the stack hold: the receive
  * window. Clamped to what the window scale of the connection can express. */

@@ -667,6 +667,7 @@ static void conn_input(struct tcp_conn *c, struct tcp_seg *s)
 			tcp_send_ack(c);
 		return;
 	}
+	c->last_rcv = st->now;      /* the peer is alive (keepalive) */
 	/* RFC 7323 4.3: TS.Recent from a segment covering Last.ACK.sent. */
 	if ((c->flags & TF_TS) && s->opt.has_ts && SEQ_LEQ(s->seq, c->last_ack_sent) &&
 	    SEQ_GEQ(s->opt.tsval, c->ts_recent)) {

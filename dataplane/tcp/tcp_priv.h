@@ -91,6 +91,7 @@ void tcp_fw2_arm(struct tcp_conn *c);
 void tcp_dack_arm(struct tcp_conn *c);
 void tcp_dack_cancel(struct tcp_conn *c);
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_ms);
+void tcp_ka_arm(struct tcp_conn *c, uint64_t at);
 
 /* tcp_cc.c */
 uint32_t tcp_cc_iw(const struct tcp_conn *c);

@@ -439,6 +439,24 @@ void tcp_abort(struct tcp_conn *c)
 	tcp_leave(st);
 }
 
+void tcp_set_keepalive(struct tcp_conn *c, uint32_t idle_ms, uint32_t intvl_ms, uint8_t probes)
+{
+	struct tcp_stack *st = c->stack;
+
+	if (idle_ms == 0 || probes == 0) {
+		c->ka_max = 0;
+		tw_cancel(&st->wheel, &c->ka_timer);
+		return;
+	}
+	c->ka_idle_ms = idle_ms;
+	c->ka_intvl_ms = intvl_ms ? intvl_ms : 1;
+	c->ka_max = probes;
+	c->ka_sent = 0;
+	if (c->last_rcv == 0)
+		c->last_rcv = st->now;
+	tcp_ka_arm(c, c->last_rcv + idle_ms);
+}
+
 void tcp_set_rcv_space(struct tcp_conn *c, uint32_t bytes)
 {
 	uint32_t max = 65535u << ((c->flags & TF_WS) ? c->rcv_wscale : 0);

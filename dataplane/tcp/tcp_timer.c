@@ -3,11 +3,13 @@
 
 static void rtx_fire(struct tw_timer *t);
 static void dack_fire(struct tw_timer *t);
+static void ka_fire(struct tw_timer *t);
 
 void tcp_timers_init(struct tcp_conn *c)
 {
 	tw_timer_init(&c->rtx_timer, rtx_fire);
 	tw_timer_init(&c->dack_timer, dack_fire);
+	tw_timer_init(&c->ka_timer, ka_fire);
 	c->rtx_mode = TCP_RTX_NONE;
 }
 
@@ -15,7 +17,49 @@ void tcp_timers_stop(struct tcp_conn *c)
 {
 	tw_cancel(&c->stack->wheel, &c->rtx_timer);
 	tw_cancel(&c->stack->wheel, &c->dack_timer);
+	tw_cancel(&c->stack->wheel, &c->ka_timer);
 	c->rtx_mode = TCP_RTX_NONE;
+}
+
+void tcp_ka_arm(struct tcp_conn *c, uint64_t at)
+{
+	tw_arm(&c->stack->wheel, &c->ka_timer, at);
+}
+
+/*
+ * Keepalive. Arrivals only store last_rcv (no timer work per segment);
+ * the timer, when it fires, re-arms itself for last_rcv + idle if the peer
+ * spoke meanwhile. While data is in flight the RTO is the liveness check
+ * and the probe waits. A probe is <SEQ=SND.NXT-1><ACK>, no data (RFC 1122
+ * 4.2.3.6 allows either): an old sequence number, so the peer must answer
+ * with an ACK (RFC 9293 3.10.7.4) and never takes it as data.
+ */
+static void ka_fire(struct tw_timer *t)
+{
+	struct tcp_conn *c = container_of_tcp(t, struct tcp_conn, ka_timer);
+	struct tcp_stack *st = c->stack;
+
+	if (c->ka_max == 0 || !tcp_state_synced(c->state))
+		return;
+	if (st->now - c->last_rcv < c->ka_idle_ms) {
+		c->ka_sent = 0;
+		tcp_ka_arm(c, c->last_rcv + c->ka_idle_ms);
+		return;
+	}
+	if (c->snd_una != c->snd_max || c->rtx_mode != TCP_RTX_NONE) {
+		c->ka_sent = 0;
+		tcp_ka_arm(c, st->now + c->ka_idle_ms);
+		return;
+	}
+	if (c->ka_sent >= c->ka_max) {
+		tcp_send_rst_conn(c);
+		tcp_conn_release(c, TCP_CLOSE_TIMEOUT);
+		return;
+	}
+	c->ka_sent++;
+	st->cnt.keepalive_probes++;
+	tcp_xmit(c, c->snd_max - 1, TCP_ACK, 0);
+	tcp_ka_arm(c, st->now + c->ka_intvl_ms);
 }
 
 /* (Re)start the retransmission timer at the current, backed-off RTO. */

@@ -478,6 +478,82 @@ static void test_receive_backpressure(void)
 	th_fini(&H);
 }
 
+/* Keepalive: probes after idle, an answer restarts the idle time, silence
+ * closes with TIMEOUT; never while data is in flight. */
+static void test_keepalive(void)
+{
+	struct tcp_conn *c;
+	struct th_out *o;
+	uint32_t iss;
+	uint64_t t0;
+
+	fill_pattern();
+	th_init(&H, NULL);
+	c = th_open_passive(&H, true, &iss);
+	t0 = H.now;
+	tcp_set_keepalive(c, 10000, 1000, 3);
+	th_advance(&H, 9999);
+	CU_ASSERT(th_next(&H) == NULL);
+	th_advance(&H, 1);
+	o = th_next(&H);
+	CU_ASSERT_FATAL(o != NULL);
+	CU_ASSERT_EQUAL(o->at - t0, 10000);
+	CU_ASSERT_EQUAL(o->flags, TCP_ACK);
+	CU_ASSERT_EQUAL(o->seq, iss);             /* SND.NXT - 1 */
+	CU_ASSERT_EQUAL(o->ack, 1001);
+	CU_ASSERT_EQUAL(o->len, 0);
+	CU_ASSERT_EQUAL(H.st->cnt.keepalive_probes, 1);
+	/* the peer answers: quiet again for a full idle time */
+	th_advance(&H, 5);
+	th_seg(&H, TCP_ACK, 1001, iss + 1, 4096, NULL, 0, &TS);
+	t0 = H.now;
+	th_advance(&H, 9999);
+	CU_ASSERT(th_next(&H) == NULL);
+	th_advance(&H, 1);
+	o = th_next(&H);
+	CU_ASSERT_FATAL(o != NULL);
+	CU_ASSERT_EQUAL(o->at - t0, 10000);
+	/* data in flight: the RTO watches the peer, no probe */
+	CU_ASSERT_EQUAL(tcp_send(c, pat, 100), SL_OK);
+	th_drain(&H);
+	th_advance(&H, 1000);
+	while ((o = th_next(&H)) != NULL)
+		CU_ASSERT(o->len > 0);            /* retransmissions only */
+	th_seg(&H, TCP_ACK, 1001, iss + 101, 4096, NULL, 0, &TS);
+	t0 = H.now;
+	/* silence: probes at idle, +1 s, +2 s, then the connection goes */
+	th_advance(&H, 10000 + 2000);
+	CU_ASSERT_EQUAL(th_pending(&H), 3);
+	CU_ASSERT_EQUAL(H.closed, 0);
+	th_drain(&H);
+	th_advance(&H, 1000);
+	o = th_next(&H);
+	CU_ASSERT_FATAL(o != NULL);
+	CU_ASSERT(o->flags & TCP_RST);
+	CU_ASSERT_EQUAL(H.closed, 1);
+	CU_ASSERT_EQUAL(H.why, TCP_CLOSE_TIMEOUT);
+	CU_ASSERT_EQUAL(H.st->cnt.keepalive_probes, 5);
+	th_fini(&H);
+}
+
+/* Off by default, and tcp_set_keepalive(.., 0) turns it off again. */
+static void test_keepalive_off(void)
+{
+	struct tcp_conn *c;
+	uint32_t iss;
+
+	th_init(&H, NULL);
+	c = th_open_passive(&H, true, &iss);
+	th_advance(&H, 20000);
+	CU_ASSERT(th_next(&H) == NULL);
+	tcp_set_keepalive(c, 1000, 1000, 1);
+	tcp_set_keepalive(c, 0, 0, 0);
+	th_advance(&H, 20000);
+	CU_ASSERT(th_next(&H) == NULL);
+	CU_ASSERT_EQUAL(H.st->cnt.keepalive_probes, 0);
+	th_fini(&H);
+}
+
 void register_tests(void)
 {
 	static const struct test_case cases[] = {
@@ -492,6 +568,8 @@ void register_tests(void)
 		{ "FIN beyond a hole", test_ooo_fin },
 		{ "zero window and persist probes", test_zero_window_persist },
 		{ "receive back-pressure", test_receive_backpressure },
+		{ "keepalive probes, answer, timeout", test_keepalive },
+		{ "keepalive off", test_keepalive_off },
 		{ NULL, NULL },
 	};
 	test_suite("tcp_data", cases);
