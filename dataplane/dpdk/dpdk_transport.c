@@ -979,8 +979,7 @@ static void hook_tcp_rx(struct dpdk_lcore *lc, struct dpdk_lcore_port *lp, struc
 		.owner = m,
 	};
 
-	(void)lp;
-	lc->st.net.tcp_in++;
+	(void)lp;   /* one stack per lcore: it outputs by the tuple's local address (tcp_out) */
 	tcp_input(tp->st, &seg);
 	/* our own reference: what the stack keeps it holds with tcp_hold */
 	rte_pktmbuf_free(m);
