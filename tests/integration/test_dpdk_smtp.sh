@@ -144,8 +144,9 @@ n=0
 # deliver SIZE CASE: one message, byte for byte at the backend, envelope intact.
 deliver() {
 	local size=$1 c=$2
+	shift 2
 	make_body "$T/b$size" "$size"
-	if ! dsw "$T/sw.$c" --data @"$T/b$size.send"; then
+	if ! dsw "$T/sw.$c" --data @"$T/b$size.send" "$@"; then
 		bad "$c" "swaks failed: $(first_error "$T/sw.$c")" "$T/sw.$c" "$T/sluice.log"
 		return
 	fi
@@ -188,6 +189,9 @@ else
 fi
 
 deliver 1048576 deliver-1m
+# past SL_TX_HIGH_WATER on the backend leg: the client's window is what slows it
+deliver 5242880 deliver-5m
+deliver 65536 pipeline-64k --pipeline
 
 # max_sessions 3: three idle sessions hold every slot, the fourth gets 421 4.3.2 and is closed.
 ip netns exec "$NS_C" timeout 20 "$PY" - "$GW" >"$T/busy.out" 2>&1 <<'PY'
