@@ -202,6 +202,7 @@ static unsigned peer_poll(void)
 
 static char body[BODY_LEN + 1];
 static unsigned sink_msgs, sink_good, client_ok, client_fail, client_done, client_started;
+static unsigned fail_class[6];   /* unexpected replies by first digit */
 
 struct sink {
 	struct tcp_conn *c;
@@ -278,6 +279,8 @@ static int sink_accept(void *lctx, struct tcp_conn *c)
 	return SL_OK;
 }
 
+static bool expect_fail;
+
 struct client {
 	int step;
 	bool failed;
@@ -311,7 +314,9 @@ static uint32_t client_data(struct tcp_conn *c, void *user, const uint8_t *p, ui
 			continue;
 		}
 		if (k->step >= (int)(sizeof(script) / sizeof(script[0])) || atoi(k->line) != script[k->step].code) {
-			fprintf(stderr, "client: step %d got %s", k->step, k->line);
+			if (!expect_fail)
+				fprintf(stderr, "client: step %d got %s", k->step, k->line);
+			fail_class[(unsigned)(k->line[0] - '0') % 6]++;
 			k->failed = true;
 			tcp_abort(c);
 			return len;
@@ -574,10 +579,48 @@ static void test_sessions(void)
 	CU_ASSERT_EQUAL(ts.rejected_busy, 0);
 }
 
+/*
+ * No backend listening: the peer answers the backend SYN with an RST, the
+ * leg's connect fails, and the client gets a 4xx (invariant 2: an internal
+ * failure is never a 5xx); nothing reaches the sink. Then it listens again
+ * and sessions go through.
+ */
+static void test_backend_refused(void)
+{
+	uint64_t hz = rte_get_tsc_hz(), deadline;
+	unsigned done0 = client_done, msgs0 = sink_msgs;
+
+	tcp_unlisten(peer_st, SINK_PORT);
+	memset(fail_class, 0, sizeof(fail_class));
+	expect_fail = true;
+	CU_ASSERT_FATAL(client_start());
+	deadline = rte_rdtsc() + hz * 20;
+	while (client_done == done0 && rte_rdtsc() < deadline)
+		if (peer_poll() == 0)
+			sched_yield();
+	expect_fail = false;
+	CU_ASSERT_EQUAL(client_done, done0 + 1);
+	CU_ASSERT_EQUAL(fail_class[4], 1);
+	CU_ASSERT_EQUAL(fail_class[5], 0);
+	CU_ASSERT_EQUAL(sink_msgs, msgs0);
+
+	CU_ASSERT_FATAL(tcp_listen(peer_st, SINK_PORT, sink_accept, NULL) == SL_OK);
+	done0 = client_done;
+	unsigned ok0 = client_ok;
+	CU_ASSERT_FATAL(client_start());
+	deadline = rte_rdtsc() + hz * 20;
+	while (client_done == done0 && rte_rdtsc() < deadline)
+		if (peer_poll() == 0)
+			sched_yield();
+	CU_ASSERT_EQUAL(client_ok, ok0 + 1);
+	CU_ASSERT_EQUAL(sink_msgs, msgs0 + 1);
+}
+
 void register_tests(void)
 {
 	static const struct test_case cases[] = {
 		{ "relayed_sessions_byte_for_byte", test_sessions },
+		{ "backend_refused_gives_4xx", test_backend_refused },
 		{ NULL, NULL },
 	};
 	CU_pSuite s = CU_add_suite("dpdk_smtp_ring", suite_init, suite_clean);
