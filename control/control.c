@@ -10,6 +10,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "ctlsock/ctl_sock.h"
+#include "metrics.h"
 #include "redis/redis_store.h"
 #include "relay/backend_pool.h"
 #include "relay/health.h"
@@ -52,6 +54,8 @@ struct control {
 	struct backend_pool *pool;
 	struct health_checker *health;
 	struct pol_store *store;
+	struct ctl_sock *sock;            /**< control socket and runtime lists */
+	struct ctl_metrics *metrics;      /**< NULL without a metrics address */
 
 	_Atomic(struct cfg *) cfg;
 	_Atomic(struct pol_snapshot *) lists;
@@ -212,7 +216,8 @@ static void do_reload(struct control *ctl)
 		sl_err("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
-	lists = pol_snapshot_build(c->lists, c->nlists);
+	/* runtime block/allow entries survive a reload */
+	lists = ctl_sock_lists_build(ctl->sock, c);
 	if (lists == NULL) {
 		sl_err("reload failed: no memory for the lists");
 		cfg_unref(c);
@@ -415,6 +420,10 @@ struct control *control_new(struct cfg *c, unsigned nworkers, struct backend_poo
 		ctl->health = health_checker_new(ctl->loop, pool, c);
 	tw_timer_init(&ctl->tick, on_tick);
 	tw_arm(sl_evloop_wheel(ctl->loop), &ctl->tick, sl_evloop_now(ctl->loop) + 100);
+	ctl->sock = ctl_sock_new(ctl, c);
+	if (ctl->sock == NULL)
+		goto fail;
+	ctl->metrics = ctl_metrics_new(ctl, ctl->sock, c);
 	return ctl;
 fail:
 	sl_err("control: cannot set up: %s", strerror(errno ? errno : ENOMEM));
@@ -426,6 +435,8 @@ void control_free(struct control *ctl)
 {
 	if (ctl == NULL)
 		return;
+	ctl_metrics_free(ctl->metrics);
+	ctl_sock_free(ctl->sock);
 	if (ctl->health != NULL)
 		health_checker_free(ctl->health);
 	if (ctl->store != NULL)

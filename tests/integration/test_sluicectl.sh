@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_sluicectl.sh - sluicectl status / reload / shutdown / check against a
-# running daemon found through its pid file.
+# running daemon, reached on the control socket named in its config (-c).
+# test_ctl_socket.sh covers the other commands.
 source "$(dirname "$0")/lib.sh"
 need_sluice
 CTL=${SLUICECTL:-$ROOT/build/control/sluicectl}
@@ -37,5 +38,5 @@ else
 	bad shutdown "sluice still runs after sluicectl shutdown" "$T/sluice.log"
 fi
 "$CTL" -c "$T/sluice.conf" status >/dev/null 2>&1 && bad status-after "status says running after shutdown" || ok status-after
-"$CTL" -p /nonexistent/pid status >/dev/null 2>&1 && bad bad-pidfile "status succeeded with no pid file" || ok bad-pidfile
+"$CTL" -s /nonexistent/control.sock status >/dev/null 2>&1 && bad bad-socket "status succeeded with no socket" || ok bad-socket
 finish
