@@ -33,6 +33,12 @@ enum cfg_bare_newline { CFG_BARE_REJECT = 0, CFG_BARE_NORMALIZE };
 
 enum cfg_policy_store { CFG_POLICY_EMBEDDED = 0, CFG_POLICY_REDIS };
 
+/* Defaults of the `policy redis` options. */
+#define CFG_REDIS_TIMEOUT_MS         100
+#define CFG_REDIS_CONNECT_TIMEOUT_MS 1000
+#define CFG_REDIS_LEASE_MS           30000
+#define CFG_REDIS_PREFIX             "sluice:"
+
 enum cfg_list_kind {
 	CFG_LIST_IP = 0,   /* CIDR prefix of the client address */
 	CFG_LIST_HELO,     /* HELO/EHLO name, exact, case-insensitive */
@@ -165,6 +171,12 @@ struct cfg {
 	enum cfg_policy_store policy_store;
 	struct sl_addr redis_addr;      /**< policy redis HOST:PORT (issue 4) */
 	char     redis_path[CFG_PATH_MAX]; /**< or a unix socket */
+	char     redis_password[CFG_TEXT_MAX]; /**< policy redis ... password X: AUTH; "" = none */
+	uint32_t redis_db;              /**< ... db N: SELECT N; 0 = Redis' default */
+	uint32_t redis_timeout_ms;      /**< ... timeout D: slower decisions take the fail mode; 100 ms */
+	uint32_t redis_connect_timeout_ms; /**< ... connect_timeout D: 1 s */
+	uint32_t redis_lease_ms;        /**< ... lease D: concurrency leases, refreshed every third; 30 s */
+	char     redis_prefix[CFG_NAME_MAX]; /**< ... prefix P: every key starts with it; "sluice:" */
 
 	unsigned nlimits;
 	struct cfg_limit *limits;

@@ -113,6 +113,10 @@ void cfg_init_defaults(struct cfg *c)
 	c->relay.health_fall = 2;
 
 	c->policy_store = CFG_POLICY_EMBEDDED;
+	c->redis_timeout_ms = CFG_REDIS_TIMEOUT_MS;
+	c->redis_connect_timeout_ms = CFG_REDIS_CONNECT_TIMEOUT_MS;
+	c->redis_lease_ms = CFG_REDIS_LEASE_MS;
+	memcpy(c->redis_prefix, CFG_REDIS_PREFIX, sizeof(CFG_REDIS_PREFIX));
 
 	strcpy(c->control_path, "/run/sluice/control.sock");
 	c->control_mode = 0660;

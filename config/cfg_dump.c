@@ -144,6 +144,30 @@ static void dump_dpdk(struct dump *d, const struct cfg_dpdk *k)
 	put(d, "}\n");
 }
 
+/* The policy redis options that differ from their defaults, then the newline. */
+static void dump_redis_options(struct dump *d, const struct cfg *c)
+{
+	char t[32];
+
+	if (c->redis_password[0] != '\0') {
+		put(d, " password ");
+		put_word(d, c->redis_password, false);
+	}
+	if (c->redis_db != 0)
+		putf(d, " db %u", c->redis_db);
+	if (c->redis_timeout_ms != CFG_REDIS_TIMEOUT_MS)
+		putf(d, " timeout %s", fmt_duration(c->redis_timeout_ms, t, sizeof(t)));
+	if (c->redis_connect_timeout_ms != CFG_REDIS_CONNECT_TIMEOUT_MS)
+		putf(d, " connect_timeout %s", fmt_duration(c->redis_connect_timeout_ms, t, sizeof(t)));
+	if (c->redis_lease_ms != CFG_REDIS_LEASE_MS)
+		putf(d, " lease %s", fmt_duration(c->redis_lease_ms, t, sizeof(t)));
+	if (strcmp(c->redis_prefix, CFG_REDIS_PREFIX) != 0) {
+		put(d, " prefix ");
+		put_word(d, c->redis_prefix, false);
+	}
+	put(d, "\n");
+}
+
 static void dump_limit(struct dump *d, const struct cfg_limit *l)
 {
 	static const struct { uint64_t ms; const char *name; } units[] = {
@@ -274,9 +298,10 @@ void cfg_dump(const struct cfg *c, void (*out)(const char *s, size_t n, void *ar
 			snprintf(w, sizeof(w), "unix:%s", c->redis_path);
 			put_word(d, w, false);
 		}
-		put(d, "\n");
+		dump_redis_options(d, c);
 	} else {
-		putf(d, "redis %s\n", sl_addr_format(&c->redis_addr, a, sizeof(a), true));
+		putf(d, "redis %s", sl_addr_format(&c->redis_addr, a, sizeof(a), true));
+		dump_redis_options(d, c);
 	}
 	for (i = 0; i < c->nlimits; i++)
 		dump_limit(d, &c->limits[i]);

@@ -637,6 +637,55 @@ static int d_health_check(struct parser *p)
 	return SL_OK;
 }
 
+/* policy redis ADDR [password X] [db N] [timeout D] [connect_timeout D]
+ * [lease D] [prefix P] */
+static int redis_options(struct parser *p)
+{
+	struct cfg *c = p->c;
+	struct opt opts[] = { { "password", 1, 0 }, { "db", 1, 0 }, { "timeout", 1, 0 },
+			      { "connect_timeout", 1, 0 }, { "lease", 1, 0 }, { "prefix", 1, 0 } };
+	const char *v;
+
+	if (get_opts(p, "policy redis", 2, opts, SL_ARRAY_SIZE(opts)) != SL_OK)
+		return SL_ERROR;
+	if (opts[0].seen) {
+		v = optv(p, &opts[0], 0);
+		if (v[0] == '\0' || strlen(v) >= sizeof(c->redis_password))
+			return bad_value(p, "password", v, "1 to 127 bytes");
+		memcpy(c->redis_password, v, strlen(v) + 1);
+	}
+	if (opts[1].seen && get_u32(p, "db", optv(p, &opts[1], 0), 0, 65535, &c->redis_db) != SL_OK)
+		return SL_ERROR;
+	/* a verdict must come well before the session's own 15 s verdict wait */
+	if (opts[2].seen) {
+		if (get_duration32(p, "timeout", optv(p, &opts[2], 0), 1, &c->redis_timeout_ms) != SL_OK)
+			return SL_ERROR;
+		if (c->redis_timeout_ms > 10000)
+			return bad_value(p, "timeout", optv(p, &opts[2], 0), "a duration 1ms..10s");
+	}
+	if (opts[3].seen) {
+		if (get_duration32(p, "connect_timeout", optv(p, &opts[3], 0), 1,
+				   &c->redis_connect_timeout_ms) != SL_OK)
+			return SL_ERROR;
+		if (c->redis_connect_timeout_ms > 60000)
+			return bad_value(p, "connect_timeout", optv(p, &opts[3], 0), "a duration 1ms..60s");
+	}
+	if (opts[4].seen) {
+		if (get_duration32(p, "lease", optv(p, &opts[4], 0), 1, &c->redis_lease_ms) != SL_OK)
+			return SL_ERROR;
+		if (c->redis_lease_ms < 300 || c->redis_lease_ms > 3600000)
+			return bad_value(p, "lease", optv(p, &opts[4], 0), "a duration 300ms..1h");
+	}
+	if (opts[5].seen) {
+		/* a brace would become the hash tag of every key: one slot for all */
+		v = optv(p, &opts[5], 0);
+		if (strlen(v) >= sizeof(c->redis_prefix) || strpbrk(v, "{} \t") != NULL)
+			return bad_value(p, "prefix", v, "up to 31 bytes without braces or blanks");
+		memcpy(c->redis_prefix, v, strlen(v) + 1);
+	}
+	return SL_OK;
+}
+
 static int d_policy(struct parser *p)
 {
 	struct cfg *c = p->c;
@@ -651,14 +700,16 @@ static int d_policy(struct parser *p)
 	}
 	if (strcmp(v, "redis") != 0)
 		return bad_value(p, "policy", v, "embedded or redis");
-	if (nargs(p) != 2)
+	if (nargs(p) < 2)
 		return perr(p, "'policy redis' needs HOST:PORT or unix:/PATH");
 	v = arg(p, 1);
 	c->policy_store = CFG_POLICY_REDIS;
 	if (strncmp(v, "unix:", 5) == 0) {
 		if (v[5] != '/')
 			return bad_value(p, "policy redis", v, "unix:/PATH with an absolute path");
-		return get_path(p, "policy redis", v + 5, CFG_SUN_PATH_MAX, c->redis_path);
+		if (get_path(p, "policy redis", v + 5, CFG_SUN_PATH_MAX, c->redis_path) != SL_OK)
+			return SL_ERROR;
+		return redis_options(p);
 	}
 	if (v[0] == '[')
 		has_port = strstr(v, "]:") != NULL;
@@ -668,7 +719,7 @@ static int d_policy(struct parser *p)
 		return bad_value(p, "policy redis", v, "IP:PORT (e.g. 127.0.0.1:6379) or unix:/PATH");
 	if (c->redis_addr.port == 0)
 		c->redis_addr.port = 6379; /* Redis' own default */
-	return SL_OK;
+	return redis_options(p);
 }
 
 /* Which keys make sense for which kind: a connection has no sender yet, and
@@ -1047,7 +1098,7 @@ static const struct directive top_directives[] = {
 	DUR("backend_data_timeout", CFG_D_BACKEND_DATA_TIMEOUT, relay.data_done_timeout_ms, 1),
 	NUM("backend_retries", CFG_D_BACKEND_RETRIES, relay.connect_retries, 0, CFG_BACKEND_MAX),
 	FN("health_check", CFG_D_HEALTH_CHECK, 0, -1, "[interval D] [timeout D] [rise N] [fall N]", d_health_check),
-	FN("policy", CFG_D_POLICY, 1, 2, "embedded | redis HOST:PORT | redis unix:/PATH", d_policy),
+	FN("policy", CFG_D_POLICY, 1, 14, "embedded | redis HOST:PORT|unix:/PATH [password X] [db N] [timeout D] [connect_timeout D] [lease D] [prefix P]", d_policy),
 	FN("limit", -1, 3, -1, "KIND KEY RATE [options]", d_limit),
 	FN("blocklist", -1, 2, -1, "KIND VALUE... [reason \"TEXT\"]", d_blocklist),
 	FN("allowlist", -1, 2, -1, "KIND VALUE... [reason \"TEXT\"]", d_allowlist),

@@ -907,6 +907,12 @@ struct pol_store *redis_store_new(const struct cfg *c, struct sl_evloop *loop)
 		o.host = sl_addr_format(&c->redis_addr, host, sizeof(host), false);
 		o.port = c->redis_addr.port;
 	}
+	o.password = c->redis_password[0] != '\0' ? c->redis_password : NULL;
+	o.db = (int)c->redis_db;
+	o.prefix = c->redis_prefix[0] != '\0' ? c->redis_prefix : NULL;
+	o.timeout_ms = c->redis_timeout_ms;
+	o.connect_timeout_ms = c->redis_connect_timeout_ms;
+	o.lease_ms = c->redis_lease_ms;
 	return redis_store_new_opts(c, loop, &o);
 }
 

@@ -112,7 +112,9 @@ static int cfg_same(const struct cfg *a, const struct cfg *b)
 		SAME(backends[i].name); SAME(backends[i].addr); SAME(backends[i].weight);
 		SAME(backends[i].max_conns); SAME(backends[i].xclient); SAME(backends[i].proxy);
 	}
-	SAME(policy_store); SAME(redis_addr); SAME(redis_path);
+	SAME(policy_store); SAME(redis_addr); SAME(redis_path); SAME(redis_password);
+	SAME(redis_db); SAME(redis_timeout_ms); SAME(redis_connect_timeout_ms); SAME(redis_lease_ms);
+	SAME(redis_prefix);
 	SAME(nlimits);
 	for (i = 0; i < a->nlimits; i++) {
 		SAME(limits[i].kind); SAME(limits[i].key); SAME(limits[i].count);
@@ -152,7 +154,7 @@ static void round_trip(const struct cfg *c, const char *what)
 
 static const char *const golden[] = {
 	"minimal", "process", "dpdk", "smtp", "derived", "relay", "limits", "lists",
-	"policy_unix", "syntax", "many_domains", NULL
+	"policy_unix", "policy_redis", "syntax", "many_domains", NULL
 };
 
 static void test_golden(void)
@@ -368,6 +370,20 @@ static const struct err_case err_cases[] = {
 	{ "policy redis redis.example:6379\n" OK_TAIL,
 	  "t.conf:1: bad value 'redis.example:6379' for 'policy redis': expected IP:PORT (e.g. 127.0.0.1:6379) or unix:/PATH" },
 	{ "policy memcached\n" OK_TAIL, "t.conf:1: bad value 'memcached' for 'policy': expected embedded or redis" },
+	{ "policy redis 127.0.0.1:6379 db 70000\n" OK_TAIL,
+	  "t.conf:1: bad value '70000' for 'db': expected a number 0..65535" },
+	{ "policy redis 127.0.0.1:6379 timeout 11s\n" OK_TAIL,
+	  "t.conf:1: bad value '11s' for 'timeout': expected a duration 1ms..10s" },
+	{ "policy redis 127.0.0.1:6379 timeout 0\n" OK_TAIL,
+	  "t.conf:1: bad value '0' for 'timeout': expected a duration 1ms..49d (e.g. 30s, 5m)" },
+	{ "policy redis 127.0.0.1:6379 lease 100ms\n" OK_TAIL,
+	  "t.conf:1: bad value '100ms' for 'lease': expected a duration 300ms..1h" },
+	{ "policy redis 127.0.0.1:6379 prefix \"{gw}:\"\n" OK_TAIL,
+	  "t.conf:1: bad value '{gw}:' for 'prefix': expected up to 31 bytes without braces or blanks" },
+	{ "policy redis 127.0.0.1:6379 password\n" OK_TAIL, "t.conf:1: option 'password' needs a value" },
+	{ "policy redis 127.0.0.1:6379 db 1 db 2\n" OK_TAIL, "t.conf:1: option 'db' given twice" },
+	{ "policy redis 127.0.0.1:6379 user bob\n" OK_TAIL, "t.conf:1: unknown option 'user' for 'policy redis'" },
+	{ "policy redis unix:/run/r.sock ttl 5\n" OK_TAIL, "t.conf:1: unknown option 'ttl' for 'policy redis'" },
 	{ "tls cert /a.pem cert /b.pem\n" OK_TAIL, "t.conf:1: option 'cert' given twice" },
 	{ "tls cert /a.pem\n" OK_TAIL, "t.conf:1: 'tls' needs cert PATH key PATH" },
 	{ "control /run/s.sock mode 0888\n" OK_TAIL, "t.conf:1: bad value '0888' for 'mode': expected an octal mode like 0660" },

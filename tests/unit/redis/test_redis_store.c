@@ -624,6 +624,37 @@ static void test_no_server(void)
 	st->ops->destroy(st);
 }
 
+/* the glue from the config file: policy redis ADDR prefix ... lease ... */
+static void test_from_config(void)
+{
+	char text[512], err[256];
+	struct cfg *c;
+	struct pol_store *st;
+	struct pol_query q;
+
+	NEED_REDIS();
+	snprintf(text, sizeof(text),
+		 "hostname mx.example.net\nrelay_domains example.net\nbackend b1 127.0.0.1:2526\n"
+		 "policy redis 127.0.0.1:%d prefix t1: timeout 500ms lease 1s\n"
+		 "limit msg_rate ip 1/hour fail closed\n", srv.port);
+	c = cfg_parse_string("t.conf", text, strlen(text), err, sizeof(err));
+	if (c == NULL)
+		fprintf(stderr, "%s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	st = redis_store_new(c, loop);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT(run_until_up(st, 3000));
+	q = query(POL_STAGE_MAIL, "198.18.0.95");
+	pol_store_decide(st, &q, sl_clock_ms(), 1, on_done, NULL);
+	pol_store_decide(st, &q, sl_clock_ms(), 2, on_done, NULL);
+	CU_ASSERT(run_until(&nanswers, 2, 3000));
+	CU_ASSERT_EQUAL(answers[0].action, POL_ACCEPT);
+	CU_ASSERT_EQUAL(answers[1].code, 450);
+	CU_ASSERT(server_pttl(&srv, "t1:{ip:198.18.0.95}:msg_rate:1/3600000/1") > 3500000);
+	st->ops->destroy(st);
+	cfg_unref(c);
+}
+
 static const struct test_case cases[] = {
 	{ "msg_rate admits N, then 450 4.7.1", test_msg_rate },
 	{ "two nodes share the counters", test_two_nodes },
@@ -635,6 +666,7 @@ static const struct test_case cases[] = {
 	{ "1000 decisions pipelined, answered in order", test_pipeline },
 	{ "unix socket, AUTH, SELECT, prefix; wrong password", test_unix_auth_db },
 	{ "no server at all: fail modes at once", test_no_server },
+	{ "from the config: policy redis ADDR prefix timeout lease", test_from_config },
 	{ NULL, NULL },
 };
 
