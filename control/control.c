@@ -225,8 +225,18 @@ static void do_reload(struct control *ctl)
 	}
 	if (backend_pool_apply(ctl->pool, c) != SL_OK)
 		sl_warn("reload: some backends did not fit the pool");
-	if (ctl->store->ops->apply(ctl->store, c) != SL_OK)
+	if (!redis_store_same_server(old, c)) {
+		/* another store or Redis server: start afresh; what the old one
+		 * has in flight gets its fail mode */
+		struct pol_store *st = c->policy_store == CFG_POLICY_REDIS ? redis_store_new(c, ctl->loop)
+									 : pol_store_embedded_new(c);
+		if (st != NULL)
+			control_set_store(ctl, st);
+		else
+			sl_warn("reload: no memory for the new policy store, keeping the old one");
+	} else if (ctl->store->ops->apply(ctl->store, c) != SL_OK) {
 		sl_warn("reload: the policy store kept its old limits");
+	}
 	if (ctl->health != NULL)
 		health_checker_apply(ctl->health, c);
 	sl_log_set_level((enum sl_log_level)c->log_level);

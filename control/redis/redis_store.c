@@ -47,7 +47,8 @@
  */
 
 #define DEAD_MS_MIN   1000   /* no reply for this long with work outstanding: drop and reconnect */
-#define ARGV_SCRATCH  (4 + 3 * 64)
+#define RULES_MAX     64     /* rules of one stage sent per decision; more are not enforced */
+#define ARGV_SCRATCH  (4 + 4 * RULES_MAX)
 
 enum req_kind { REQ_DECIDE = 0, REQ_INTERNAL };
 
@@ -585,7 +586,7 @@ static void send_decision(struct redis_store *st, const struct pol_query *q, uin
 	params = malloc((rs->n ? rs->n : 1) * sizeof(*params));
 	if (keys == NULL || params == NULL)
 		goto fail_nomem;
-	for (i = 0; i < rs->n && 4 + 3 * n + 3 <= ARGV_SCRATCH; i++) {
+	for (i = 0; i < rs->n && n < RULES_MAX; i++) {
 		const struct pol_limit *r = &rs->rules[i];
 		int k = rule_key(st, rs, i, q, keys[n], sizeof(keys[n]));
 
@@ -725,6 +726,24 @@ static void rs_decide(struct pol_store *base, const struct pol_query *q, uint64_
 	send_decision(st, q, token, done, arg);
 }
 
+/* Is key one of rs's concurrency counters (by its "}:<suffix>" end)? */
+static bool lease_key_live(const struct redis_rules *rs, const struct lease_key *lk)
+{
+	for (unsigned i = 0; i < rs->n; i++) {
+		size_t n = strlen(rs->suffix[i]);
+
+		if (rs->rules[i].cfg.kind != CFG_LIMIT_CONCURRENCY || !rs->rules[i].active)
+			continue;
+		if (lk->klen > n + 2 && memcmp(lk->key + lk->klen - n - 2, "}:", 2) == 0 &&
+		    memcmp(lk->key + lk->klen - n, rs->suffix[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* New rules keep the counters of the rules that stay (same names). Leases
+ * under a concurrency rule that went away can never be released by an END
+ * (it names the new rules' keys): stop refreshing them and let them run out. */
 static int rs_apply(struct pol_store *base, const struct cfg *c)
 {
 	struct redis_store *st = (struct redis_store *)base;
@@ -734,7 +753,35 @@ static int rs_apply(struct pol_store *base, const struct cfg *c)
 		return SL_ERROR;
 	rules_unref(st->rules);
 	st->rules = rs;
+	for (unsigned b = 0; b < LEASE_BUCKETS; b++) {
+		struct lease_key *lk = st->leases[b], *next;
+
+		for (; lk != NULL; lk = next) {
+			next = lk->next;
+			if (!lease_key_live(rs, lk)) {
+				st->stats.leases -= lk->n;
+				lease_key_free(st, lk);
+			}
+		}
+	}
+	/* the timings apply at once; where Redis is and the key names need a
+	 * new store (redis_store_same_server) */
+	if (c != NULL && c->redis_timeout_ms > 0)
+		st->timeout_ms = c->redis_timeout_ms;
+	if (c != NULL && c->redis_lease_ms > 0)
+		st->lease_ms = c->redis_lease_ms;
 	return SL_OK;
+}
+
+bool redis_store_same_server(const struct cfg *a, const struct cfg *b)
+{
+	return a->policy_store == b->policy_store &&
+	       (a->policy_store != CFG_POLICY_REDIS ||
+		(sl_addr_equal(&a->redis_addr, &b->redis_addr) && a->redis_addr.port == b->redis_addr.port &&
+		 strcmp(a->redis_path, b->redis_path) == 0 &&
+		 strcmp(a->redis_password, b->redis_password) == 0 && a->redis_db == b->redis_db &&
+		 strcmp(a->redis_prefix, b->redis_prefix) == 0 &&
+		 a->redis_connect_timeout_ms == b->redis_connect_timeout_ms));
 }
 
 static void refresh_leases(struct redis_store *st)

@@ -54,4 +54,9 @@ struct pol_store *redis_store_new_opts(const struct cfg *c, struct sl_evloop *lo
 				       const struct redis_store_opts *o);
 void redis_store_stats(const struct pol_store *st, struct redis_store_stats *out);
 
+/* Can a reload from a to b keep the running store (apply() the new limits),
+ * or does it need a new one: another store kind, server, credentials, db or
+ * key prefix? (Timeouts and the lease time apply live.) */
+bool redis_store_same_server(const struct cfg *a, const struct cfg *b);
+
 #endif

@@ -3,7 +3,8 @@
 # redis-server: `limit msg_rate ip 5/minute` admits 5 messages in total across
 # both, then 450 4.7.1; Redis killed: the fail-open rule passes, the
 # fail-closed one gives 451 4.7.0 and nothing hangs; Redis restarted: both
-# nodes decide again without a restart.
+# nodes decide again without a restart; a node killed with sessions open
+# frees its concurrency slots once their leases run out.
 source "$(dirname "$0")/lib.sh"
 need_sluice
 need_cmd redis-server redis-cli swaks
@@ -25,13 +26,14 @@ node_conf() {
 	SL_PORT=$2
 	sluice_common | sed "s|^control .*|control $T/control-$1.sock mode 0600|"
 	echo "backend cap 127.0.0.1:$CAP xclient off"
-	echo "policy redis 127.0.0.1:$RP"
+	echo "policy redis 127.0.0.1:$RP lease 2s"
 	echo "limit msg_rate ip 5/minute burst 5"
+	echo "limit concurrency ip 2"
 	echo "limit rcpt_rate ip 1000/minute fail closed"
 }
 node_conf a "$PA" >"$T/a.conf"
 node_conf b "$PB" >"$T/b.conf"
-SL_PORT=$PA; sluice_up "$T/a.conf"
+SL_PORT=$PA; sluice_up "$T/a.conf"; A_PID=$SL_PID
 SL_PORT=$PB; sluice_up "$T/b.conf"
 
 # waits for both nodes to be connected: a decision before that takes the fail mode
@@ -82,4 +84,25 @@ for n in a b; do
 	if [ $n = a ]; then SL_PORT=$PA; else SL_PORT=$PB; fi
 	if wait_for 15 back $n; then ok "recovered-$n"; else bad "recovered-$n" "still refused: $(first_error "$T/back.$n")" "$T/back.$n" "$T/sluice.log"; fi
 done
+
+# node A killed with two sessions open from one address: node B refuses a
+# third at once, and admits it once A's leases ran out (2 s, never refreshed)
+for i in 1 2; do
+	sc "$T/hold.$i" --port "$PA" --src 127.0.0.35 '>EHLO c.test\r\n' '<250' "+$T/held.$i" "@$T/never" &
+	track_pid $!
+done
+if wait_for 10 test -e "$T/held.1" -a -e "$T/held.2"; then
+	kill -KILL "$A_PID"; wait "$A_PID" 2>/dev/null
+	sc "$T/crash.1" --port "$PB" --src 127.0.0.35 --timeout 5 '>EHLO c.test\r\n' '<' '>QUIT\r\n' '<'
+	if grep -q '^S: 4[0-9][0-9]' "$T/crash.1" && ! grep -q '^S: 220' "$T/crash.1"; then
+		ok crash-slots-held
+	else
+		bad crash-slots-held "a 3rd session was not refused while the dead node's leases live" "$T/crash.1"
+	fi
+	SL_PORT=$PB
+	crash_free() { sw "$T/crash.2" -li 127.0.0.35; }
+	if wait_for 10 crash_free; then ok crash-slots-freed; else bad crash-slots-freed "still refused: $(first_error "$T/crash.2")" "$T/crash.2"; fi
+else
+	bad crash-slots-held "two sessions could not be opened on node A" "$T/hold.1" "$T/hold.2"
+fi
 finish

@@ -624,6 +624,59 @@ static void test_no_server(void)
 	st->ops->destroy(st);
 }
 
+/* reload: counters of rules that stay are kept, changed rates start afresh,
+ * leases of a concurrency rule that went away are no longer refreshed */
+static void test_apply(void)
+{
+	struct redis_store_opts o;
+	struct redis_store_stats s;
+	struct pol_store *st;
+
+	NEED_REDIS();
+	lim(CFG_LIMIT_MSG_RATE, 2, MIN);
+	lim(CFG_LIMIT_CONCURRENCY, 1, 0);
+	o = opts();
+	st = new_store(&o);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.97"), POL_ACCEPT);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.97"), POL_ACCEPT);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.97"), POL_TEMPFAIL);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_CONNECT, "198.18.0.97"), POL_ACCEPT);
+	redis_store_stats(st, &s);
+	CU_ASSERT_EQUAL(s.leases, 1);
+
+	strcpy(limits[0].text, "slow down"); /* same counter: kept */
+	limits[1].count = 5;                  /* another counter: its leases are let go */
+	CU_ASSERT_EQUAL(st->ops->apply(st, &cfg), SL_OK);
+	redis_store_stats(st, &s);
+	CU_ASSERT_EQUAL(s.leases, 0);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.97"), POL_TEMPFAIL);
+	CU_ASSERT_STRING_EQUAL(answers[nanswers - 1].text, "slow down");
+
+	limits[0].count = 3;                  /* a new rate: new counters */
+	CU_ASSERT_EQUAL(st->ops->apply(st, &cfg), SL_OK);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.97"), POL_ACCEPT);
+	st->ops->destroy(st);
+}
+
+/* two rules with the very same counter keep two counters, as embedded does */
+static void test_duplicate_rules(void)
+{
+	struct redis_store_opts o;
+	struct pol_store *st;
+
+	NEED_REDIS();
+	lim(CFG_LIMIT_MSG_RATE, 2, MIN);
+	lim(CFG_LIMIT_MSG_RATE, 2, MIN);
+	o = opts();
+	st = new_store(&o);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.98"), POL_ACCEPT);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.98"), POL_ACCEPT);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_MAIL, "198.18.0.98"), POL_TEMPFAIL);
+	CU_ASSERT(server_pttl(&srv, "sluice:{ip:198.18.0.98}:msg_rate:2/60000/2") > 0);
+	CU_ASSERT(server_pttl(&srv, "sluice:{ip:198.18.0.98}:msg_rate:2/60000/2#2") > 0);
+	st->ops->destroy(st);
+}
+
 /* the glue from the config file: policy redis ADDR prefix ... lease ... */
 static void test_from_config(void)
 {
@@ -667,6 +720,8 @@ static const struct test_case cases[] = {
 	{ "unix socket, AUTH, SELECT, prefix; wrong password", test_unix_auth_db },
 	{ "no server at all: fail modes at once", test_no_server },
 	{ "from the config: policy redis ADDR prefix timeout lease", test_from_config },
+	{ "apply: kept, new and dropped counters", test_apply },
+	{ "two equal rules: two counters", test_duplicate_rules },
 	{ NULL, NULL },
 };
 
