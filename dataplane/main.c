@@ -11,6 +11,7 @@
 
 #include "cfg.h"
 #include "control.h"
+#include "ctlsock/ctl_stats.h"
 #include "dpdk/dpdk.h"
 #include "dpdk/dpdk_transport.h"
 #include "kernel/kt.h"
@@ -74,6 +75,25 @@ static void wait_signals(const sigset_t *sigs, struct control *ctl, const char *
 	}
 }
 
+/* sluicectl stats / metrics: the dpdk transport's counters, summed over its workers. */
+static int dpdk_ctl_stats(void *arg, int worker, struct ctl_wstats *out)
+{
+	struct dpdk_tp_stats st;
+
+	if (worker >= 0)
+		return SL_DECLINED;
+	dpdk_tp_get_stats(arg, &st);
+	out->accepted = st.accepted;
+	out->rejected_busy = st.rejected_busy;
+	out->conns = st.conns;
+	out->policy_sent = st.policy_sent;
+	out->policy_full = st.policy_full;
+	out->verdicts = st.verdicts;
+	out->verdicts_stale = st.verdicts_stale;
+	out->forced_closes = st.forced_closes;
+	return SL_OK;
+}
+
 /*
  * transport dpdk: EAL (config words, then the words after `--` on our
  * command line), ports and worker lcores, the control on a thread of the
@@ -113,6 +133,7 @@ static int run_dpdk(struct cfg *c, const char *file, const sigset_t *sigs, struc
 		goto stop;
 	}
 	ctl_started = true;
+	ctl_stats_register(dpdk_ctl_stats, dp);
 	write_pid_file(c->pid_file);
 	sl_info("sluice started: %u workers, transport dpdk, %u port(s), %u backends, hostname %s",
 		dpdk_dp_nworkers(dp), dpdk_dp_nports(dp), c->nbackends, c->hostname);
@@ -123,6 +144,7 @@ static int run_dpdk(struct cfg *c, const char *file, const sigset_t *sigs, struc
 		usleep(10 * 1000);
 	rc = 0;
 stop:
+	ctl_stats_register(NULL, NULL);   /* before the counters go away */
 	dpdk_dp_stop(dp);
 	dpdk_tp_free(dp);
 out:

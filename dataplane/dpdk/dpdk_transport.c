@@ -1239,6 +1239,19 @@ int dpdk_tp_start(struct dpdk_dp *dp, struct cfg *c, struct control *ctl, struct
 			"the dataplane is missing or already running");
 		return SL_ERROR;
 	}
+	/*
+	 * Both legs of a session must reach the lcore that owns it. Until flow
+	 * steering lands (source ports chosen by Toeplitz hash, a hand-over ring
+	 * where the device has no RSS), a second worker would get half of the
+	 * backend replies: refuse, with the way out.
+	 */
+	if (dp->nworkers > 1) {
+		set_err(err, errlen,
+			"dpdk transport: %u worker lcores, but sessions run on one worker until flow steering "
+			"is in (issue 3); give EAL two lcores (e.g. -l 0-1: the main one for control, one worker)",
+			dp->nworkers);
+		return SL_ERROR;
+	}
 	for (unsigned w = 0; w < dp->nworkers; w++) {
 		tps[w] = tp_new(dp, dp->lcores[w], c, ctl, pool, err, errlen);
 		if (tps[w] == NULL) {

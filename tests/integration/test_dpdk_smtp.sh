@@ -2,8 +2,8 @@
 # test_dpdk_smtp.sh - sluice with `transport dpdk` on an af_packet veth end relays swaks' mail to a capture backend.
 #
 # Topology (198.18.0.0/15 only, inside namespaces this test creates):
-#   netns sl-ds-c: veth sl-dsc0 198.18.0.2/24 (swaks) and 198.18.0.3/24 (capture_backend.py :2525)
-#        <->  netns sl-ds-g: veth sl-dsg0, no address: sluice's DPDK port 0 (net_af_packet), 198.18.0.1/24.
+#   netns sl-ds-cPID: veth sdcPID 198.18.0.2/24 (swaks) and 198.18.0.3/24 (capture_backend.py :2525)
+#        <->  netns sl-ds-gPID: veth sdgPID, no address: sluice's DPDK port 0 (net_af_packet), 198.18.0.1/24.
 # The backend sits on the client's veth at a second address: one veth pair carries
 # both legs (client -> sluice, sluice -> backend), and the Linux kernel is the TCP
 # peer of our stack on each. The gateway end is alone in its namespace so no kernel
@@ -14,10 +14,11 @@ source "$(dirname "$0")/lib.sh"
 need_sluice
 need_cmd swaks ethtool
 
-NS_C=sl-ds-c
-NS_G=sl-ds-g
-IF_C=sl-dsc0
-IF_G=sl-dsg0
+# names carry our PID: two runs side by side (or beside test_dpdk_ping.sh) never touch each other's
+NS_C=sl-ds-c$$
+NS_G=sl-ds-g$$
+IF_C=sdc$$
+IF_G=sdg$$
 GW=198.18.0.1
 BK=198.18.0.3
 BK_PORT=2525
@@ -50,9 +51,6 @@ dsw() {
 		--from a@b.example --to user@example.net --timeout 60 --suppress-data "$@" >"$out" 2>&1
 }
 
-# Leftovers of an earlier run killed with SIGKILL would make ip fail below.
-ip netns del "$NS_C" 2>/dev/null
-ip netns del "$NS_G" 2>/dev/null
 set -e
 ip netns add "$NS_C"
 ip netns add "$NS_G"
@@ -192,6 +190,18 @@ deliver 1048576 deliver-1m
 # past SL_TX_HIGH_WATER on the backend leg: the client's window is what slows it
 deliver 5242880 deliver-5m
 deliver 65536 pipeline-64k --pipeline
+
+# sluicectl stats reads the dpdk transport's counters (the control socket is a unix socket: no namespace needed)
+SLCTL=${SLCTL:-$(dirname "$SLUICE")/../control/sluicectl}
+if [ -x "$SLCTL" ]; then
+	timeout 10 "$SLCTL" -s "$T/control.sock" --json stats >"$T/stats.json" 2>&1
+	acc=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("totals", {}).get("accepted", -1))' \
+		"$T/stats.json" 2>/dev/null)
+	if [ "${acc:--1}" -ge 14 ] 2>/dev/null; then ok sluicectl-stats
+	else bad sluicectl-stats "total accepted '${acc:-}' after 14 sessions" "$T/stats.json"; fi
+else
+	log "sluicectl not built: stats case not run"
+fi
 
 # max_sessions 3: three idle sessions hold every slot, the fourth gets 421 4.3.2 and is closed.
 ip netns exec "$NS_C" timeout 20 "$PY" - "$GW" >"$T/busy.out" 2>&1 <<'PY'
