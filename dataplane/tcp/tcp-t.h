@@ -196,6 +196,7 @@ struct tcp_config {
 	bool     timestamps;       /**< offer RFC 7323 timestamps on active opens */
 	bool     window_scale;     /**< offer RFC 7323 window scaling */
 	bool     syn_cookies;      /**< RFC 4987 SYN cookies when a listener's SYN backlog is full */
+	bool     sack;             /**< offer / accept SACK-permitted; we then send SACK blocks (RFC 2018) */
 };
 
 /* One piece of received data the stack keeps (zero copy: a view into an owner). */
@@ -213,7 +214,7 @@ struct tcp_rq_ent {
 /* tcp_conn.flags */
 #define TF_TS           0x0001u  /**< timestamps negotiated */
 #define TF_WS           0x0002u  /**< window scaling negotiated */
-#define TF_SACK_OK      0x0004u  /**< peer allows SACK (recorded, unused yet) */
+#define TF_SACK_OK      0x0004u  /**< SACK-permitted both ways: our ACKs carry SACK blocks (RFC 2018) */
 #define TF_PASSIVE      0x0008u  /**< opened by a listener */
 #define TF_FIN_QUEUED   0x0010u  /**< tcp_close(): FIN follows the queued data */
 #define TF_FIN_ACKED    0x0020u
@@ -296,6 +297,7 @@ struct tcp_conn {
 	uint32_t ka_idle_ms;          /**< keepalive: quiet time before the first probe */
 	uint32_t ka_intvl_ms;         /**< keepalive: time between probes */
 	uint64_t last_rcv;            /**< when an acceptable segment last arrived (keepalive) */
+	uint32_t sack_last;           /**< a sequence number of the latest out-of-order arrival (RFC 2018 4) */
 
 	/* --- cold --- */
 	uint8_t                   *sbuf;      /**< ring of cfg.snd_buf bytes */

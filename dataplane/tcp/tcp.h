@@ -15,10 +15,12 @@
  * NewReno recovery, restart after idle. SYN cookies (tcp_cookie.c, RFC
  * 4987) answer SYNs beyond a listener's backlog when cfg.syn_cookies.
  *
- * Keepalive is per connection (tcp_set_keepalive).
+ * Keepalive is per connection (tcp_set_keepalive). SACK (RFC 2018) on the
+ * receive side: SACK-permitted is negotiated (cfg.sack) and our ACKs carry
+ * blocks for out-of-order data.
  *
- * Left for later steps of issue 3: use of SACK (RFC 2018; SACK-permitted
- * is parsed and recorded).
+ * Left for later: using the peer's SACK blocks when we send (RFC 6675
+ * loss recovery; until then NewReno repairs one hole per RTT), D-SACK.
  */
 
 void tcp_config_defaults(struct tcp_config *cfg);

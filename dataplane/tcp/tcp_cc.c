@@ -49,7 +49,8 @@ static void retransmit_at(struct tcp_conn *c, uint32_t seq)
 {
 	struct tcp_stack *st = c->stack;
 	uint32_t data_end = c->sbuf_seq + c->sbuf_len;
-	uint32_t n = SEQ_LT(seq, data_end) ? SL_MIN(data_end - seq, (uint32_t)c->mss) : 0;
+	uint32_t mss = c->mss - tcp_sack_space(c);
+	uint32_t n = SEQ_LT(seq, data_end) ? SL_MIN(data_end - seq, mss) : 0;
 	bool fin = (c->flags & TF_FIN_QUEUED) && seq + n == data_end && SEQ_GT(c->snd_max, data_end);
 	uint8_t fl = TCP_ACK;
 

@@ -98,7 +98,7 @@ void tcp_cookie_send(struct tcp_stack *st, struct tcp_listener *l, const struct 
 			bits = SL_MIN(s->opt.wscale, TCP_MAX_WSCALE);
 			ws = tcp_rcv_wscale(cfg);
 		}
-		if (s->opt.sack_ok)
+		if (cfg->sack && s->opt.sack_ok)
 			bits |= COOKIE_SACK;
 		/* never ahead of the clock later segments use, or the peer's
 		 * PAWS would drop them as old (RFC 7323 5.3) */
@@ -106,7 +106,7 @@ void tcp_cookie_send(struct tcp_stack *st, struct tcp_listener *l, const struct 
 		if (SEQ_GT(tsval, now_ts))
 			tsval -= COOKIE_TS_MASK + 1;
 	}
-	tcp_send_cookie_synack(st, s, cookie, ws, ts, tsval);
+	tcp_send_cookie_synack(st, s, cookie, ws, ts && cfg->sack && s->opt.sack_ok, ts, tsval);
 	l->cookie_last = st->now ? st->now : 1;
 	st->cnt.syncookies_sent++;
 }
@@ -160,7 +160,7 @@ int tcp_cookie_check(struct tcp_stack *st, struct tcp_listener *l, const struct 
 			c->flags |= TF_WS;
 			c->snd_wscale = (uint8_t)SL_MIN(bits & COOKIE_WS_NONE, (uint32_t)TCP_MAX_WSCALE);
 		}
-		if (bits & COOKIE_SACK)
+		if (cfg->sack && (bits & COOKIE_SACK))
 			c->flags |= TF_SACK_OK;
 	}
 	if (!(c->flags & TF_WS)) {

@@ -38,8 +38,11 @@ static void syn_options(struct tcp_conn *c, const struct tcp_seg *s)
 	} else {
 		c->flags &= (uint16_t)~TF_TS;
 	}
-	if (s->opt.sack_ok)
+	/* RFC 2018 2: only if the SYN carried it (and, active, if we offered) */
+	if (cfg->sack && s->opt.sack_ok)
 		c->flags |= TF_SACK_OK;
+	else
+		c->flags &= (uint16_t)~TF_SACK_OK;
 	c->mss = (uint16_t)mss;
 	tcp_cc_init(c);
 	/* The window of a SYN is never scaled (RFC 7323 2.2). */
@@ -444,6 +447,7 @@ static void data_input(struct tcp_conn *c, struct tcp_seg *s)
 	}
 	if (SEQ_GT(seq, c->rcv_nxt)) {
 		/* Out of order: an immediate duplicate ACK (RFC 5681 4.2). */
+		c->sack_last = seq;
 		if (ooo_insert(c, seq, p, len, s->owner) && fin) {
 			c->flags |= TF_OOO_FIN;
 			c->ooo_fin_seq = seq + len;

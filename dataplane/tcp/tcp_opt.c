@@ -8,6 +8,7 @@
 #define OPT_MSS      2
 #define OPT_WS       3
 #define OPT_SACK_OK  4
+#define OPT_SACK     5
 #define OPT_TS       8
 
 /*
@@ -93,8 +94,11 @@ uint32_t tcp_build_ts_opt(uint8_t *p, uint32_t tsval, uint32_t tsecr)
 	return 12;
 }
 
-/* SYN / SYN-ACK options: MSS, then NOP+WS (wscale < 0: none), then TS. */
-uint32_t tcp_build_syn_opts(uint8_t *p, uint16_t mss, int wscale, bool ts, uint32_t tsval, uint32_t tsecr)
+/* SYN / SYN-ACK options: MSS, then NOP+WS (wscale < 0: none), then
+ * SACK-permitted and TS: together they are 12 aligned bytes, as Linux
+ * sends them; alone each is padded with NOPs to 4 or 12. */
+uint32_t tcp_build_syn_opts(uint8_t *p, uint16_t mss, int wscale, bool sack, bool ts, uint32_t tsval,
+			    uint32_t tsecr)
 {
 	uint32_t n = 0;
 
@@ -108,9 +112,62 @@ uint32_t tcp_build_syn_opts(uint8_t *p, uint16_t mss, int wscale, bool ts, uint3
 		p[n++] = 3;
 		p[n++] = (uint8_t)wscale;
 	}
-	if (ts)
+	if (sack && ts) {
 		n += tcp_build_ts_opt(p + n, tsval, tsecr);
+		p[n - 12] = OPT_SACK_OK;          /* the two NOPs become SACK-permitted */
+		p[n - 11] = 2;
+	} else if (ts) {
+		n += tcp_build_ts_opt(p + n, tsval, tsecr);
+	} else if (sack) {
+		p[n++] = OPT_NOP;
+		p[n++] = OPT_NOP;
+		p[n++] = OPT_SACK_OK;
+		p[n++] = 2;
+	}
 	return n;
+}
+
+/*
+ * RFC 2018 3/4: NOP NOP SACK with up to max blocks [left, right) from the
+ * out-of-order queue (sorted, non-overlapping; touching pieces merge).
+ * The first block holds the most recent arrival (`recent`), the rest
+ * follow in sequence order. Returns the bytes written (0: none).
+ */
+uint32_t tcp_build_sack_opt(uint8_t *p, const struct tcp_rq_ent *ooo, unsigned n, uint32_t recent,
+			    unsigned max)
+{
+	uint32_t l[TCP_OOO_MAX], r[TCP_OOO_MAX];
+	unsigned nb = 0, first = 0, out = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (nb > 0 && r[nb - 1] == ooo[i].seq) {
+			r[nb - 1] += ooo[i].len;
+		} else if (nb < TCP_OOO_MAX) {
+			l[nb] = ooo[i].seq;
+			r[nb] = ooo[i].seq + ooo[i].len;
+			nb++;
+		}
+	}
+	if (nb == 0 || max == 0)
+		return 0;
+	for (unsigned b = 0; b < nb; b++)
+		if (tcp_seq_in(recent, l[b], r[b]))
+			first = b;
+	p[0] = OPT_NOP;
+	p[1] = OPT_NOP;
+	p[2] = OPT_SACK;
+	put32(p + 4, l[first]);
+	put32(p + 8, r[first]);
+	out = 1;
+	for (unsigned b = 0; b < nb && out < max; b++) {
+		if (b == first)
+			continue;
+		put32(p + 4 + 8 * out, l[b]);
+		put32(p + 8 + 8 * out, r[b]);
+		out++;
+	}
+	p[3] = (uint8_t)(2 + 8 * out);
+	return 4 + 8 * out;
 }
 
 uint32_t tcp_build_header(const struct tcp_seg_out *s, uint8_t *h)

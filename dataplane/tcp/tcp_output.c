@@ -64,7 +64,10 @@ void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		int ws = (c->flags & TF_WS) ? c->rcv_wscale : -1;
 		uint32_t avail = c->rcv_space > c->rcv_buffered ? c->rcv_space - c->rcv_buffered : 0;
 
-		o.optlen = (uint8_t)tcp_build_syn_opts(opts, st->cfg.mss, ws, (c->flags & TF_TS) != 0,
+		/* a SYN offers SACK by config; a SYN-ACK only if the SYN did */
+		bool sack = (flags & TCP_ACK) ? (c->flags & TF_SACK_OK) != 0 : st->cfg.sack;
+
+		o.optlen = (uint8_t)tcp_build_syn_opts(opts, st->cfg.mss, ws, sack, (c->flags & TF_TS) != 0,
 						       tcp_ts_now(c), (flags & TCP_ACK) ? c->ts_recent : 0);
 		/* RFC 7323 2.2: the window of a SYN is never scaled. */
 		o.wnd = (uint16_t)SL_MIN(avail, 65535u);
@@ -78,6 +81,12 @@ void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 			o.optlen = (uint8_t)tcp_build_ts_opt(opts, tcp_ts_now(c), c->ts_recent);
 		if (flags & TCP_ACK)
 			o.wnd = tcp_rcv_wnd_field(c, false);
+		/* RFC 2018 4: every ACK while data sits beyond a hole */
+		if ((flags & TCP_ACK) && (c->flags & TF_SACK_OK) && c->rq_ooo > 0 && !(flags & TCP_RST))
+			o.optlen = (uint8_t)(o.optlen +
+				tcp_build_sack_opt(opts + o.optlen, &c->rq[c->rq_n - c->rq_ooo], c->rq_ooo,
+						   c->sack_last, (c->flags & TF_TS) ? TCP_SACK_BLOCKS_TS
+										 : TCP_SACK_BLOCKS));
 	}
 	if (flags & TCP_ACK) {
 		o.ack = c->rcv_nxt;
@@ -211,7 +220,7 @@ void tcp_send_tw_ack(struct tcp_stack *st, const struct tcp_tw_entry *e)
  * window unscaled, as in every SYN (RFC 7323 2.2).
  */
 void tcp_send_cookie_synack(struct tcp_stack *st, const struct tcp_seg *s, uint32_t iss, int wscale,
-			    bool ts, uint32_t tsval)
+			    bool sack, bool ts, uint32_t tsval)
 {
 	struct tcp_seg_out o;
 	uint8_t opts[TCP_OPT_MAX];
@@ -223,7 +232,7 @@ void tcp_send_cookie_synack(struct tcp_stack *st, const struct tcp_seg *s, uint3
 	o.flags = TCP_SYN | TCP_ACK;
 	o.wnd = (uint16_t)SL_MIN(st->cfg.rcv_space, 65535u);
 	o.opts = opts;
-	o.optlen = (uint8_t)tcp_build_syn_opts(opts, st->cfg.mss, wscale, ts, tsval, s->opt.tsval);
+	o.optlen = (uint8_t)tcp_build_syn_opts(opts, st->cfg.mss, wscale, sack, ts, tsval, s->opt.tsval);
 	st->cnt.seg_out++;
 	st->ops->output(st->ctx, &o);
 }
@@ -239,6 +248,8 @@ static void output_impl(struct tcp_conn *c, bool force)
 	struct tcp_stack *st = c->stack;
 	uint32_t data_end = c->sbuf_seq + c->sbuf_len;
 	uint32_t wnd, avail = 0;
+	/* RFC 6691: options beyond the timestamps come out of the payload */
+	uint32_t mss = c->mss - tcp_sack_space(c);
 	bool sent = false;
 
 	switch (c->state) {
@@ -264,13 +275,13 @@ static void output_impl(struct tcp_conn *c, bool force)
 		uint8_t fl = TCP_ACK;
 
 		avail = SEQ_LT(c->snd_nxt, data_end) ? data_end - c->snd_nxt : 0;
-		n = SL_MIN(SL_MIN(avail, usable), (uint32_t)c->mss);
+		n = SL_MIN(SL_MIN(avail, usable), mss);
 		fin = (c->flags & TF_FIN_QUEUED) && c->snd_nxt + n == data_end;
 		if (n == 0 && !fin)
 			break;
 		/* Sender SWS avoidance (RFC 9293 3.8.6.2.1): no small segment
 		 * while more data waits, unless it is half the peer's largest window. */
-		if (!force && n < avail && n < c->mss && n < c->max_snd_wnd / 2)
+		if (!force && n < avail && n < mss && n < c->max_snd_wnd / 2)
 			break;
 		if (n > 0 && c->snd_nxt + n == data_end)
 			fl |= TCP_PSH;

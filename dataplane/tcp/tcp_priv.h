@@ -35,8 +35,11 @@ struct tcp_seg {
 
 /* tcp_opt.c */
 int      tcp_parse_opts(const uint8_t *p, uint32_t len, bool syn, struct tcp_opts *o);
-uint32_t tcp_build_syn_opts(uint8_t *p, uint16_t mss, int wscale, bool ts, uint32_t tsval, uint32_t tsecr);
+uint32_t tcp_build_syn_opts(uint8_t *p, uint16_t mss, int wscale, bool sack, bool ts, uint32_t tsval,
+			    uint32_t tsecr);
 uint32_t tcp_build_ts_opt(uint8_t *p, uint32_t tsval, uint32_t tsecr);
+uint32_t tcp_build_sack_opt(uint8_t *p, const struct tcp_rq_ent *ooo, unsigned n, uint32_t recent,
+			    unsigned max);
 
 /* tcp_table.c */
 uint32_t         tcp_tuple_hash(const struct tcp_stack *st, const struct tcp_tuple *t);
@@ -76,7 +79,25 @@ void tcp_send_rst_conn(struct tcp_conn *c);
 void tcp_send_rst_reply(struct tcp_stack *st, const struct tcp_seg *s, bool limit);
 void tcp_send_tw_ack(struct tcp_stack *st, const struct tcp_tw_entry *e);
 void tcp_send_cookie_synack(struct tcp_stack *st, const struct tcp_seg *s, uint32_t iss, int wscale,
-			    bool ts, uint32_t tsval);
+			    bool sack, bool ts, uint32_t tsval);
+
+/* RFC 2018 3: SACK blocks that fit next to the 12 bytes of timestamps, or without them. */
+#define TCP_SACK_BLOCKS_TS 3u
+#define TCP_SACK_BLOCKS    4u
+
+/*
+ * Option bytes the SACK blocks of our next segment may take (an upper
+ * bound: adjacent queued pieces merge into one block). Data segments carry
+ * that much less payload, so header plus data still fit the peer's MSS.
+ */
+static inline uint32_t tcp_sack_space(const struct tcp_conn *c)
+{
+	uint32_t max = (c->flags & TF_TS) ? TCP_SACK_BLOCKS_TS : TCP_SACK_BLOCKS;
+
+	if (!(c->flags & TF_SACK_OK) || c->rq_ooo == 0)
+		return 0;
+	return 4 + 8 * (c->rq_ooo < max ? c->rq_ooo : max);
+}
 void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len);
 uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool force);
 bool tcp_window_update_due(const struct tcp_conn *c);

@@ -46,6 +46,7 @@ void tcp_config_defaults(struct tcp_config *cfg)
 	cfg->timestamps = true;
 	cfg->window_scale = true;
 	cfg->syn_cookies = true;
+	cfg->sack = true;
 }
 
 struct tcp_stack *tcp_stack_new(const struct tcp_config *cfg, const struct tcp_stack_ops *ops,

@@ -28,6 +28,8 @@ static void out_cb(void *ctx, const struct tcp_seg_out *s)
 	o->flags = s->flags;
 	o->len = s->len;
 	o->sport = s->tuple->lport;
+	o->optlen = s->optlen;
+	CU_ASSERT(s->optlen % 4 == 0 && s->optlen <= TCP_OPT_MAX);
 	o->dport = s->tuple->rport;
 	CU_ASSERT_FATAL(s->len <= sizeof(o->data));
 	if (s->dlen[0])
@@ -52,6 +54,15 @@ static void out_cb(void *ctx, const struct tcp_seg_out *s)
 		} else if (p[i] == 3) {
 			o->has_ws = 1;
 			o->ws = p[i + 2];
+		} else if (p[i] == 4) {
+			o->sack_ok = 1;
+		} else if (p[i] == 5) {
+			for (unsigned b = 0; b < (unsigned)(p[i + 1] - 2) / 8 && b < 4; b++) {
+				const uint8_t *q = p + i + 2 + 8 * b;
+				o->sack[b][0] = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3];
+				o->sack[b][1] = (uint32_t)q[4] << 24 | (uint32_t)q[5] << 16 | (uint32_t)q[6] << 8 | q[7];
+				o->nsack++;
+			}
 		} else if (p[i] == 8) {
 			o->has_ts = 1;
 			o->tsval = (uint32_t)p[i + 2] << 24 | (uint32_t)p[i + 3] << 16 | (uint32_t)p[i + 4] << 8 | p[i + 5];

@@ -20,6 +20,10 @@ struct th_out {
 	uint32_t tsval, tsecr;
 	uint16_t mss;
 	uint8_t  ws;
+	uint8_t  sack_ok;          /* SACK-permitted option */
+	uint8_t  nsack;            /* SACK blocks (RFC 2018), [left, right) */
+	uint32_t sack[4][2];
+	uint8_t  optlen;
 	uint32_t len;
 	uint8_t  data[2048];
 	uint8_t  raw[60 + 2048];   /* header + payload as built, for feeding another stack */

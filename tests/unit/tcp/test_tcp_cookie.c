@@ -55,6 +55,7 @@ static void test_flood_then_valid_cookie(void)
 	CU_ASSERT(o->has_mss && o->mss == 1000);
 	CU_ASSERT(o->has_ws && o->ws == 0);        /* our shift: 16 KB needs none */
 	CU_ASSERT(o->has_ts);
+	CU_ASSERT(o->sack_ok);
 	CU_ASSERT_EQUAL(o->tsecr, 777);
 	CU_ASSERT_EQUAL(tsval & 31, 0x10 | 2);      /* SACK-permitted, peer shift 2 */
 	/* its ACK, with the first data, creates the connection */
@@ -114,6 +115,7 @@ static void test_cookie_without_timestamps(void)
 	CU_ASSERT(o->has_mss && o->mss == 1460);
 	CU_ASSERT(!o->has_ws);
 	CU_ASSERT(!o->has_ts);
+	CU_ASSERT(!o->sack_ok);
 	CU_ASSERT_EQUAL(o->wnd, 65535);
 	CU_ASSERT_EQUAL(H.st->cnt.conns[TCP_SYN_RCVD], 0);
 	th_seg(&H, TCP_ACK, 1001, o->seq + 1, 30000, NULL, 0, NULL);
