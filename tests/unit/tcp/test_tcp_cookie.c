@@ -202,6 +202,35 @@ static void test_cookie_expiry(void)
 	th_fini(&H);
 }
 
+/* A valid cookie with no free TCB: dropped without an RST (the client's
+ * side is fine and its next segment tries again). */
+static void test_cookie_table_full(void)
+{
+	struct tcp_config cfg;
+	uint32_t c1, c2;
+
+	th_config(&cfg);
+	cfg.syn_backlog = 0;
+	cfg.max_conns = 1;
+	th_init(&H, &cfg);
+	c1 = syn(TH_RPORT, 1000, NULL)->seq;
+	c2 = syn(TH_RPORT + 1, 3000, NULL)->seq;
+	th_seg(&H, TCP_ACK, 1001, c1 + 1, 4096, NULL, 0, NULL);
+	CU_ASSERT_EQUAL(H.st->cnt.syncookies_accepted, 1);
+	th_drain(&H);
+	th_seg_port(&H, TH_RPORT + 1, TH_LPORT, TCP_ACK, 3001, c2 + 1, 4096, "x", 1, NULL);
+	CU_ASSERT(th_next(&H) == NULL);
+	CU_ASSERT_EQUAL(H.st->cnt.drops[TCP_DROP_TABLE_FULL], 1);
+	CU_ASSERT_EQUAL(H.st->cnt.syncookies_rejected, 0);
+	/* a TCB frees up: the same cookie is still good */
+	tcp_abort(H.conn);
+	th_drain(&H);
+	th_seg_port(&H, TH_RPORT + 1, TH_LPORT, TCP_ACK, 3001, c2 + 1, 4096, "x", 1, NULL);
+	CU_ASSERT_EQUAL(H.st->cnt.syncookies_accepted, 2);
+	CU_ASSERT_EQUAL(H.rx_len, 1);
+	th_fini(&H);
+}
+
 void register_tests(void)
 {
 	static const struct test_case cases[] = {
@@ -209,6 +238,7 @@ void register_tests(void)
 		{ "cookie without timestamps: MSS table, no WS/SACK", test_cookie_without_timestamps },
 		{ "forged cookies rejected", test_forged_cookie_rejected },
 		{ "cookie older than its window rejected", test_cookie_expiry },
+		{ "valid cookie, no free TCB: no RST", test_cookie_table_full },
 		{ NULL, NULL },
 	};
 	test_suite("tcp_cookie", cases);
