@@ -46,7 +46,8 @@
 #define BODY_LEN      1024
 #define WALL_MS       60000
 #define SINK_PORT     2525
-#define MAX_MSG       (8 * 1024)
+#define BIG_LEN       (1024 * 1024)
+#define STALL_MS      300
 
 static struct rte_ring *ring_ab, *ring_ba;
 static int port_a = -1, port_b = -1;
@@ -202,15 +203,28 @@ static unsigned peer_poll(void)
 
 /* ---- the sink (backend) and the client, on the peer stack */
 
-static char body[BODY_LEN + 1];
+/*
+ * What the client sends after 354 and the sink must receive unchanged: a
+ * body (no line starts with a dot, so nothing is stuffed), then ".\r\n".
+ */
+static char body[BODY_LEN + 3];
+static char *big;
+static const char *msg = body;
+static uint32_t msg_len = BODY_LEN + 3;
+/* back-pressure test: the sink stops reading DATA while this is set */
+static bool sink_stall;
+static struct sink *stalled;
 static unsigned sink_msgs, sink_good, client_ok, client_fail, client_done, client_started;
 static unsigned fail_class[6];   /* unexpected replies by first digit */
 
 struct sink {
 	struct tcp_conn *c;
 	bool data;
+	bool bad;          /**< DATA content differs from msg */
+	uint32_t pos;      /**< DATA bytes received */
 	uint32_t len;
-	char buf[MAX_MSG];
+	char win[5];       /**< the last five DATA bytes: "\r\n.\r\n" ends it */
+	char buf[512];
 };
 
 static void sink_reply(struct tcp_conn *c, const char *s)
@@ -218,34 +232,43 @@ static void sink_reply(struct tcp_conn *c, const char *s)
 	tcp_send(c, s, (uint32_t)strlen(s));
 }
 
-/* Line by line: commands get their replies; DATA content is kept until "\r\n.\r\n". */
+/* Line by line: commands get their replies; DATA is compared with msg as it
+ * streams in, until "\r\n.\r\n". */
 static uint32_t sink_data(struct tcp_conn *c, void *user, const uint8_t *p, uint32_t len, void *owner)
 {
 	struct sink *k = user;
 
 	(void)owner;
 	for (uint32_t i = 0; i < len; i++) {
-		if (k->len < sizeof(k->buf))
-			k->buf[k->len++] = (char)p[i];
-		if (p[i] != '\n')
-			continue;
 		if (k->data) {
-			if (k->len >= 3 && memcmp(k->buf + k->len - 3, ".\r\n", 3) == 0 &&
-			    (k->len == 3 || (k->len >= 5 && k->buf[k->len - 5] == '\r'))) {
-				uint32_t mlen = k->len - 3;
-
+			if (sink_stall) {
+				stalled = k;   /* the rest stays held in TCP: its window closes */
+				return i;
+			}
+			if (k->pos >= msg_len || msg[k->pos] != (char)p[i])
+				k->bad = true;
+			k->pos++;
+			memmove(k->win, k->win + 1, 4);
+			k->win[4] = (char)p[i];
+			if ((k->pos == 3 && memcmp(k->win + 2, ".\r\n", 3) == 0) ||
+			    (k->pos >= 5 && memcmp(k->win, "\r\n.\r\n", 5) == 0)) {
 				sink_msgs++;
-				/* the gateway may prepend a trace header: the body must end the message */
-				if (mlen >= BODY_LEN && memcmp(k->buf + mlen - BODY_LEN, body, BODY_LEN) == 0)
+				if (!k->bad && k->pos == msg_len)
 					sink_good++;
 				k->data = false;
-				k->len = 0;
 				sink_reply(c, "250 2.0.0 queued\r\n");
 			}
 			continue;
 		}
+		if (k->len < sizeof(k->buf))
+			k->buf[k->len++] = (char)p[i];
+		if (p[i] != '\n')
+			continue;
 		if (k->len >= 4 && strncasecmp(k->buf, "DATA", 4) == 0) {
 			k->data = true;
+			k->bad = false;
+			k->pos = 0;
+			memset(k->win, 0, sizeof(k->win));
 			sink_reply(c, "354 go ahead\r\n");
 		} else if (k->len >= 4 && strncasecmp(k->buf, "QUIT", 4) == 0) {
 			sink_reply(c, "221 2.0.0 bye\r\n");
@@ -263,6 +286,8 @@ static uint32_t sink_data(struct tcp_conn *c, void *user, const uint8_t *p, uint
 static void sink_closed(struct tcp_conn *c, void *user, enum tcp_close_reason why)
 {
 	(void)c, (void)why;
+	if (stalled == user)
+		stalled = NULL;
 	free(user);
 }
 
@@ -285,6 +310,7 @@ static bool expect_fail;
 
 struct client {
 	int step;
+	uint32_t sent;     /**< bytes of msg queued (a big one goes out as TCP has room) */
 	bool failed;
 	uint32_t len;
 	char line[512];
@@ -299,6 +325,23 @@ static const struct { int code; const char *send; } script[] = {
 	{ 250, "QUIT\r\n" },
 	{ 221, NULL },
 };
+
+/* Queue msg as far as the send buffer takes it; writable brings the rest. */
+static void client_push(struct tcp_conn *c, struct client *k)
+{
+	while (k->sent < msg_len) {
+		uint32_t n = SL_MIN(msg_len - k->sent, 16u * 1024);
+
+		if (tcp_send(c, msg + k->sent, n) != SL_OK)
+			return;
+		k->sent += n;
+	}
+}
+
+static void client_writable(struct tcp_conn *c, void *user)
+{
+	client_push(c, user);
+}
 
 static uint32_t client_data(struct tcp_conn *c, void *user, const uint8_t *p, uint32_t len, void *owner)
 {
@@ -324,8 +367,8 @@ static uint32_t client_data(struct tcp_conn *c, void *user, const uint8_t *p, ui
 			return len;
 		}
 		if (script[k->step].code == 354) {
-			tcp_send(c, body, BODY_LEN);
-			tcp_send(c, ".\r\n", 3);
+			k->sent = 0;
+			client_push(c, k);
 		} else if (script[k->step].send != NULL) {
 			tcp_send(c, script[k->step].send, (uint32_t)strlen(script[k->step].send));
 		} else {
@@ -349,7 +392,8 @@ static void client_closed(struct tcp_conn *c, void *user, enum tcp_close_reason 
 	free(k);
 }
 
-static const struct tcp_conn_cbs client_cbs = { .data = client_data, .closed = client_closed };
+static const struct tcp_conn_cbs client_cbs = { .data = client_data, .writable = client_writable,
+						 .closed = client_closed };
 
 static uint16_t client_port = 40000;
 
@@ -406,8 +450,13 @@ static int suite_init(void)
 	sl_log_set_level(SL_LOG_WARN);
 	for (int i = 0; i < BODY_LEN; i++)
 		body[i] = (i % 64 == 62) ? '\r' : (i % 64 == 63) ? '\n' : (char)('a' + i % 26);
-	body[BODY_LEN - 2] = '\r';
-	body[BODY_LEN - 1] = '\n';
+	memcpy(body + BODY_LEN - 2, "\r\n.\r\n", 5);
+	big = malloc(BIG_LEN + 3);
+	if (big == NULL)
+		return -1;
+	for (int i = 0; i < BIG_LEN; i++)
+		big[i] = (i % 100 == 98) ? '\r' : (i % 100 == 99) ? '\n' : (char)('A' + i % 23);
+	memcpy(big + BIG_LEN - 2, "\r\n.\r\n", 5);
 	snprintf(eal, sizeof(eal), "--no-huge -m 512 --no-pci --no-shconf -l 0-1 --file-prefix=sl_uts_%d "
 		 "--log-level=lib.eal:warning --no-telemetry", (int)getpid());
 	if (dpdk_eal_init("test_dpdk_smtp_ring", eal, 0, NULL, err, sizeof(err)) != SL_OK) {
@@ -520,6 +569,7 @@ static int suite_clean(void)
 	rte_ring_free(ring_ba);
 	if (cfg != NULL)
 		cfg_unref(cfg);
+	free(big);
 	dpdk_eal_cleanup();
 	return 0;
 }
@@ -618,11 +668,55 @@ static void test_backend_refused(void)
 	CU_ASSERT_EQUAL(sink_msgs, msgs0 + 1);
 }
 
+/*
+ * Back-pressure from the backend to the client: the sink stops reading in
+ * the middle of a 1 MB DATA, so the backend leg's window closes, the
+ * transport's local queue fills to SL_TX_HIGH_WATER, the session stops
+ * taking client input and the client's window closes in turn. Then the sink
+ * reads again: everything drains (writable, resume) and the message arrives
+ * byte for byte.
+ */
+static void test_backpressure(void)
+{
+	uint64_t hz = rte_get_tsc_hz(), deadline, stall_end = 0;
+	unsigned done0 = client_done, ok0 = client_ok, good0 = sink_good;
+	bool was_stalled = false;
+
+	msg = big;
+	msg_len = BIG_LEN + 3;
+	sink_stall = true;
+	CU_ASSERT_FATAL(client_start());
+	deadline = rte_rdtsc() + hz * 30;
+	while (client_done == done0 && rte_rdtsc() < deadline) {
+		if (sink_stall && stalled != NULL && !was_stalled) {
+			was_stalled = true;
+			stall_end = rte_rdtsc() + hz * STALL_MS / 1000;
+		}
+		if (sink_stall && was_stalled && rte_rdtsc() >= stall_end) {
+			sink_stall = false;
+			if (stalled != NULL)
+				tcp_recv_resume(stalled->c);
+		}
+		if (peer_poll() == 0)
+			sched_yield();
+	}
+	sink_stall = false;
+	msg = body;
+	msg_len = BODY_LEN + 3;
+	printf("\n  1 MB with a %u ms backend stall: peer retransmits %lu so far, receive-queue drops %lu\n", STALL_MS,
+	       (unsigned long)peer_st->cnt.retransmits, (unsigned long)peer_st->cnt.drops[TCP_DROP_RCVQ_FULL]);
+	CU_ASSERT(was_stalled);
+	CU_ASSERT_EQUAL(client_done, done0 + 1);
+	CU_ASSERT_EQUAL(client_ok, ok0 + 1);
+	CU_ASSERT_EQUAL(sink_good, good0 + 1);
+}
+
 void register_tests(void)
 {
 	static const struct test_case cases[] = {
 		{ "relayed_sessions_byte_for_byte", test_sessions },
 		{ "backend_refused_gives_4xx", test_backend_refused },
+		{ "backpressure_backend_to_client", test_backpressure },
 		{ NULL, NULL },
 	};
 	CU_pSuite s = CU_add_suite("dpdk_smtp_ring", suite_init, suite_clean);
