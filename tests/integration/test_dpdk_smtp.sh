@@ -248,8 +248,50 @@ else
 	log "netem unavailable ($(cat "$T/tc.err")): netem case not run"
 fi
 
-# SIGTERM: the drain is graceful and bounded (shutdown_grace 5 s).
+# SIGTERM with a transaction in flight: the message still completes (250) before
+# the session ends, and sluice exits 0 within the grace period (5 s).
+make_body "$T/bterm" 65536
+ip netns exec "$NS_C" timeout 30 "$PY" - "$GW" "$T/bterm.stuffed" "$T/term.flag" >"$T/term.out" 2>&1 <<'PY' &
+import os, socket, sys, time
+gw, body, flag = sys.argv[1], open(sys.argv[2], "rb").read(), sys.argv[3]
+s = socket.create_connection((gw, 25), timeout=10)
+f = s.makefile("rb")
+def reply():
+    while True:
+        l = f.readline().decode()
+        print("<", l.strip(), flush=True)
+        if len(l) < 4 or l[3] != "-":
+            return l
+assert reply().startswith("220")
+for cmd, want in ((b"EHLO client.test.example", "250"), (b"MAIL FROM:<a@b.example>", "250"),
+                  (b"RCPT TO:<user@example.net>", "250"), (b"DATA", "354")):
+    s.sendall(cmd + b"\r\n")
+    assert reply().startswith(want), cmd
+s.sendall(body[:len(body) // 2])
+open(flag, "w").close()              # the test sends SIGTERM now
+time.sleep(1.5)
+s.sendall(body[len(body) // 2:] + b".\r\n")   # the body is dot-stuffed and ends with CRLF
+r = reply()
+s.sendall(b"QUIT\r\n")
+try:
+    q = reply()
+except Exception as e:
+    q = "closed: %s" % e
+print("end", r.strip(), "|", q.strip())
+sys.exit(0 if r.startswith("250") else 1)
+PY
+TERM_CL=$!
+wait_for 10 test -f "$T/term.flag"
 kill -TERM "$SL_PID"
+wait "$TERM_CL"
+term_rc=$?
+if [ $term_rc -eq 0 ] && wait_for 10 capture_has cap $((n + 1)) &&
+	same_content "$T/bterm" "$T/cap/msg-$((n + 1)).eml" >/dev/null; then
+	n=$((n + 1))
+	ok sigterm-in-flight
+else
+	bad sigterm-in-flight "the transaction in flight did not complete (client exit $term_rc)" "$T/term.out" "$T/sluice.log"
+fi
 if wait_exit "$SL_PID" 15; then
 	if [ "$WAIT_RC" -eq 0 ]; then ok sigterm; else bad sigterm "exit status $WAIT_RC" "$T/sluice.log"; fi
 	SL_PID=
