@@ -278,7 +278,9 @@ static void maybe_bury(struct dpdk_conn *c)
 {
 	struct dpdk_tp *tp = c->tp;
 
-	if (c->dead || c->session != NULL || c->leg[0].state != DPDK_LEG_NONE ||
+	/* not while it waits on the again list: its slot (and object) could be
+	 * reused before that list is walked, and the list would lose its tail */
+	if (c->dead || c->on_again || c->session != NULL || c->leg[0].state != DPDK_LEG_NONE ||
 	    c->leg[1].state != DPDK_LEG_NONE || c->leg[0].tc != NULL || c->leg[1].tc != NULL)
 		return;
 	c->dead = true;
@@ -345,10 +347,12 @@ static void settle(struct dpdk_conn *c)
 			struct tcp_conn *tc = l->tc;
 
 			l->state = DPDK_LEG_CLOSING;
-			if (tc == NULL)
+			if (tc == NULL) {
 				l->state = DPDK_LEG_NONE;
-			else
-				tcp_close(tc);   /* before ESTABLISHED this aborts: closed runs now */
+				tw_cancel(&c->tp->wheel, &l->close_timer);
+			} else {
+				tcp_close(tc);
+			}   /* before ESTABLISHED this aborts: closed runs now */
 		}
 	}
 	maybe_free_session(c);
