@@ -20,6 +20,8 @@ start_capture cap "$CAP" || { bad start "capture backend did not start" "$T/cap.
 	echo "blocklist ip 127.0.0.66/32"
 	echo "limit msg_rate ip 1000/hour burst 100"
 } >"$T/sluice.conf"
+# a socket file left by a crash (nobody listening) is replaced at start-up
+"$PY" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$SOCK"
 sluice_up "$T/sluice.conf"
 
 ctl() { "$CTL" -s "$SOCK" "$@"; }
@@ -60,6 +62,21 @@ raw() { "$PY" "$T/raw.py" "$SOCK" "$1"; }
 # ---- socket file
 [ -S "$SOCK" ] && [ "$(stat -c %a "$SOCK")" = 666 ] && ok socket-mode ||
 	bad socket-mode "no socket or wrong mode: $(stat -c %a "$SOCK" 2>&1)" "$T/sluice.log"
+
+# a second daemon on the same path does not steal the live socket
+SL_PORT2=$(free_port)
+sed "s|^listen .*|listen 127.0.0.1:$SL_PORT2|; /^metrics /d" "$T/sluice.conf" >"$T/second.conf"
+"$SLUICE" -c "$T/second.conf" 2>"$T/second.log" &
+second=$!
+track_pid "$second"
+wait_listen "$SL_PORT2" 15 "$second"
+if grep -q 'control socket .*Address already in use' "$T/second.log" && "$CTL" -s "$SOCK" --json status 2>&1 | grep -q "\"pid\":$SL_PID,"; then
+	ok live-socket-kept
+else
+	bad live-socket-kept "the second daemon took the socket" "$T/second.log"
+fi
+_kill_pid "$second"
+[ -S "$SOCK" ] && ok live-socket-survives-second-exit || bad live-socket-survives-second-exit "socket file gone"
 
 # ---- read-only commands, human and --json
 ctl version >"$T/version.out" 2>&1 && grep -q 'control protocol 1' "$T/version.out" && ok version ||
