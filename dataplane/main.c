@@ -121,10 +121,13 @@ static int run_dpdk(struct cfg *c, const char *file, const sigset_t *sigs, struc
 	ctl = control_new(c, dpdk_dp_nworkers(dp), pool);
 	if (ctl == NULL)
 		goto out;
-	if (dpdk_tp_start(dp, c, ctl, pool, err, sizeof(err)) != SL_OK ||
-	    dpdk_dp_launch(dp, err, sizeof(err)) != SL_OK) {
+	if (dpdk_tp_start(dp, c, ctl, pool, err, sizeof(err)) != SL_OK) {
 		sl_err("%s", err);
 		goto out;
+	}
+	if (dpdk_dp_launch(dp, err, sizeof(err)) != SL_OK) {
+		sl_err("%s", err);
+		goto stop;   /* the transport is attached: free it */
 	}
 	/* the control thread is a plain thread of the main lcore: never a worker */
 	if (pthread_create(&ctl_thread, NULL, control_thread, ctl) != 0) {
@@ -156,8 +159,8 @@ out:
 	if (ctl != NULL)
 		control_free(ctl);
 	dpdk_eal_cleanup();
-	if (c->pid_file[0] != '\0')
-		unlink(c->pid_file);
+	if (ctl_started && c->pid_file[0] != '\0')
+		unlink(c->pid_file);   /* only ours: written once the control thread ran */
 	return rc;
 }
 
