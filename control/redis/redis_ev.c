@@ -109,8 +109,12 @@ static void on_connect(const redisAsyncContext *ac, int status)
 	if (rc == NULL || rc->ac != ac)
 		return;
 	if (status != REDIS_OK) {
-		sl_warn("redis: connect to %s:%u failed: %s", rc->path ? rc->path : rc->host,
-			rc->path ? 0u : rc->port, ac->errstr);
+		/* the first failure in a row, then about once a minute at the
+		 * longest backoff: a Redis down for hours must not flood the log */
+		if (rc->failures++ % 16 == 0)
+			sl_warn("redis: connect to %s%s%u failed: %s (retrying with backoff)",
+				rc->path ? rc->path : rc->host, rc->path ? "" : ":",
+				rc->path ? 0u : rc->port, ac->errstr);
 		/* hiredis frees the context after this callback */
 		schedule_retry(rc);
 	}
@@ -211,6 +215,7 @@ void redis_conn_ready(struct redis_conn *rc)
 		return;
 	rc->state = REDIS_UP;
 	rc->backoff_ms = rc->backoff_min_ms;
+	rc->failures = 0;
 	tw_cancel(sl_evloop_wheel(rc->loop), &rc->connect_timer);
 	sl_info("redis: connected to %s%s%u", rc->path ? rc->path : rc->host, rc->path ? "" : ":",
 		rc->path ? 0u : rc->port);

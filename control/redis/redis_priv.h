@@ -42,6 +42,7 @@ struct redis_conn {
 	unsigned  events;
 	bool      fd_added;
 	bool      closing;             /**< redis_conn_fini: no reconnect */
+	uint32_t  failures;            /**< connect attempts failed in a row (for the log) */
 };
 
 int  redis_conn_init(struct redis_conn *rc, struct sl_evloop *loop);

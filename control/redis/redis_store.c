@@ -47,6 +47,7 @@
  */
 
 #define DEAD_MS_MIN   1000   /* no reply for this long with work outstanding: drop and reconnect */
+#define KEY_BUF       (POL_KEY_MAX + 192) /* prefix, tag and rule suffix around the value */
 #define RULES_MAX     64     /* rules of one stage sent per decision; more are not enforced */
 #define ARGV_SCRATCH  (4 + 4 * RULES_MAX)
 
@@ -109,11 +110,14 @@ struct redis_store {
 	struct tw_timer refresh_timer;
 	uint64_t last_reply;
 	uint64_t last_send;
+	uint64_t errors;         /**< error replies to decisions */
 	struct lease_key *leases[LEASE_BUCKETS];
 	struct redis_store_stats stats;
-	/* scratch for building commands: decide() does not allocate per key */
+	/* scratch for building commands: decide() allocates only its request */
 	const char *argv[ARGV_SCRATCH];
 	size_t argvlen[ARGV_SCRATCH];
+	char keys[RULES_MAX][KEY_BUF];
+	char params[RULES_MAX][2][24];
 };
 
 static const char *const key_names[CFG_KEY_COUNT] = {
@@ -189,8 +193,6 @@ static int rule_key(const struct redis_store *st, const struct redis_rules *rs, 
 		     rs->suffix[i]);
 	return k > 0 && (size_t)k < len ? k : -1;
 }
-
-#define KEY_BUF (POL_KEY_MAX + 192)
 
 /* Microseconds, saturated well below 2^53 so the script's doubles stay exact. */
 static uint64_t to_us(uint64_t ns)
@@ -432,22 +434,22 @@ static void decide_reply(struct redis_store *st, struct redis_req *rq, redisRepl
 
 	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER || reply->integer < 0 ||
 	    reply->integer > (long long)rq->nidx) {
-		if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
-			sl_warn("redis: decision failed: %s", reply->str);
+		/* e.g. WRONGTYPE on a key someone else wrote: log 1, 2, 4, 8... times */
+		if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+			st->errors++;
+			if ((st->errors & (st->errors - 1)) == 0)
+				sl_warn("redis: decision failed (%" PRIu64 " so far): %s", st->errors,
+					reply->str);
+		}
 		answer_failed(rq);
 		return;
 	}
 	if (reply->integer == 0) {
-		/* charged: a session already refused by the fail mode sends no END,
-		 * so its leases go back at once */
-		bool accepted = true;
-		struct pol_verdict fv;
-
-		if (rq->answered) {
-			fail_verdict(rq->rules, rq->idx, rq->nidx, &fv);
-			accepted = fv.action == POL_ACCEPT;
-		}
-		leases_taken(st, rq, accepted);
+		/* Charged. Too late (answered by the fail mode): give the leases
+		 * back at once. A session refused then sends no END, and one let
+		 * through may have ended already, its END finding no lease: kept,
+		 * the lease would be refreshed for ever. */
+		leases_taken(st, rq, !rq->answered);
 		pol_verdict_accept(&v);
 		answer(rq, &v);
 		return;
@@ -566,8 +568,8 @@ static void send_decision(struct redis_store *st, const struct pol_query *q, uin
 	struct redis_rules *rs = st->rules;
 	struct redis_req *rq = NULL;
 	struct pol_verdict v;
-	char (*keys)[KEY_BUF] = NULL;
-	char (*params)[2][24] = NULL;
+	char (*keys)[KEY_BUF] = st->keys;
+	char (*params)[2][24] = st->params;
 	char member[48], nkeys[12];
 	unsigned i, n = 0;
 	int argc = 0;
@@ -582,10 +584,6 @@ static void send_decision(struct redis_store *st, const struct pol_query *q, uin
 	rq->token = token;
 	rq->done = done;
 	rq->arg = arg;
-	keys = malloc((rs->n ? rs->n : 1) * sizeof(*keys));
-	params = malloc((rs->n ? rs->n : 1) * sizeof(*params));
-	if (keys == NULL || params == NULL)
-		goto fail_nomem;
 	for (i = 0; i < rs->n && n < RULES_MAX; i++) {
 		const struct pol_limit *r = &rs->rules[i];
 		int k = rule_key(st, rs, i, q, keys[n], sizeof(keys[n]));
@@ -656,8 +654,6 @@ static void send_decision(struct redis_store *st, const struct pol_query *q, uin
 	st->tail = rq;
 	if (!tw_armed(&st->timeout_timer) || st->timeout_timer.expire > rq->deadline)
 		tw_arm(sl_evloop_wheel(st->conn.loop), &st->timeout_timer, rq->deadline);
-	free(keys);
-	free(params);
 	return;
 fail_nomem:
 	/* no memory for the request: the same as an unreachable store */
@@ -677,8 +673,6 @@ fail_nomem:
 out:
 	if (rq != NULL)
 		req_free(rq);
-	free(keys);
-	free(params);
 }
 
 /* END: give back the slot CONNECT took, one of this node's leases per key. */

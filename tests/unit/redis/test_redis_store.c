@@ -478,6 +478,37 @@ static void test_redis_down(void)
 	st->ops->destroy(st);
 }
 
+/* a CONNECT answered by its timeout (fail open) whose reply comes late:
+ * the lease the script took goes back, none stays refreshed for ever */
+static void test_late_reply(void)
+{
+	struct redis_store_opts o;
+	struct redis_store_stats s;
+	struct pol_store *st;
+	redisContext *c;
+	redisReply *r;
+
+	NEED_REDIS();
+	lim(CFG_LIMIT_CONCURRENCY, 3, 0);
+	o = opts();
+	st = new_store(&o);
+	server_kill(&srv, SIGSTOP);
+	CU_ASSERT_EQUAL(decide_wait(st, POL_STAGE_CONNECT, "198.18.0.45"), POL_ACCEPT);
+	redis_store_stats(st, &s);
+	CU_ASSERT_EQUAL(s.timeouts, 1);
+	kill(srv.pid, SIGCONT);
+	run_for(300);
+	redis_store_stats(st, &s);
+	CU_ASSERT_EQUAL(s.leases, 0);
+	c = server_client(&srv);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	r = redisCommand(c, "ZCARD sluice:{ip:198.18.0.45}:concurrency:3");
+	CU_ASSERT(r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+	freeReplyObject(r);
+	redisFree(c);
+	st->ops->destroy(st);
+}
+
 /* destroy answers what is in flight, with the fail mode */
 static void test_destroy_pending(void)
 {
@@ -714,6 +745,7 @@ static const struct test_case cases[] = {
 	{ "concurrency across nodes, END releases", test_concurrency },
 	{ "leases: refreshed while alive, expire after a crash", test_lease_expiry },
 	{ "Redis hung, killed, restarted: fail modes, reconnect", test_redis_down },
+	{ "a late reply after the timeout gives its lease back", test_late_reply },
 	{ "destroy answers requests in flight", test_destroy_pending },
 	{ "NOSCRIPT after SCRIPT FLUSH: reload and retry", test_noscript },
 	{ "1000 decisions pipelined, answered in order", test_pipeline },
