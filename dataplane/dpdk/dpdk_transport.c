@@ -1,4 +1,5 @@
 /* dpdk_transport.c - `transport dpdk`: relay sessions driven over the per-lcore TCP stack, as kt_conn.c does over sockets. */
+#include <inttypes.h>
 #include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1188,6 +1189,11 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 	tcp_config_defaults(&tcfg);
 	/* two TCBs per session; capped: each has its send buffer (a later step sizes this from config) */
 	tcfg.max_conns = (uint32_t)SL_MIN(2 * n + 64, (uint64_t)DPDK_TCP_CONNS);
+	if (2 * (uint64_t)c->max_sessions + 64 > DPDK_TCP_CONNS)
+		sl_warn("dpdk worker %u: max_sessions %u needs %" PRIu64 " TCBs, the stack has %u for now: "
+			"past about %u sessions new SYNs are dropped instead of answered with 421",
+			lc->idx, c->max_sessions, 2 * (uint64_t)c->max_sessions + 64, tcfg.max_conns,
+			(tcfg.max_conns - 64) / 2);
 	tcfg.mss = (uint16_t)(lc->nports > 0 ? lc->ports[0].port->ifp.mtu - 40 : 1460);
 	tcfg.key[0] = rte_rand();
 	tcfg.key[1] = rte_rand();
