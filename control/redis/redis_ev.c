@@ -26,8 +26,10 @@ static void on_fd(struct sl_evloop *l, int fd, unsigned events, void *arg)
 	if (events & (SL_EV_READ | SL_EV_ERROR))
 		redisAsyncHandleRead(ac);
 	/* the read may have freed the context (disconnect): look again */
-	if ((events & SL_EV_WRITE) && rc->ac == ac)
+	if ((events & SL_EV_WRITE) && rc->ac == ac) {
+		rc->writes++;
 		redisAsyncHandleWrite(ac);
+	}
 }
 
 static void set_interest(struct redis_conn *rc, unsigned events)

@@ -43,6 +43,7 @@ struct redis_conn {
 	bool      fd_added;
 	bool      closing;             /**< redis_conn_fini: no reconnect */
 	uint32_t  failures;            /**< connect attempts failed in a row (for the log) */
+	uint64_t  writes;              /**< writable events handled: pipelining makes them few */
 };
 
 int  redis_conn_init(struct redis_conn *rc, struct sl_evloop *loop);

@@ -963,4 +963,5 @@ void redis_store_stats(const struct pol_store *base, struct redis_store_stats *o
 
 	*out = st->stats;
 	out->up = st->conn.state == REDIS_UP;
+	out->writes = st->conn.writes;
 }

@@ -36,7 +36,8 @@ struct redis_store_opts {
 struct redis_store_stats {
 	uint64_t decisions;   /**< decide() calls, END included */
 	uint64_t round_trips; /**< EVALSHA decisions sent */
-	uint64_t batches;     /**< writes that carried them (pipelining: far fewer) */
+	uint64_t batches;     /**< loop turns (ms) that sent decisions */
+	uint64_t writes;      /**< socket writes that carried everything (pipelining: far fewer) */
 	uint64_t over;        /**< refused by a limit */
 	uint64_t failed;      /**< answered by the fail mode: down, error, timeout */
 	uint64_t timeouts;    /**< of those, slower than timeout_ms */

@@ -466,7 +466,7 @@ static void test_redis_down(void)
 	server_kill(&srv, SIGKILL);
 	check_fail_modes(st, 2 * (o.timeout_ms + 50));
 	run_for(200);
-	check_fail_modes(st, 20);
+	check_fail_modes(st, 100); /* down: at once, no timeout to wait for */
 	CU_ASSERT(!store_up(st));
 
 	/* restarted: the store reconnects by itself and decides again */
@@ -562,6 +562,7 @@ static void test_pipeline(void)
 	struct redis_store_stats s;
 	unsigned acc = 0;
 	bool ordered = true;
+	uint64_t writes0;
 
 	NEED_REDIS();
 	lim(CFG_LIMIT_MSG_RATE, 500, MIN);
@@ -569,6 +570,8 @@ static void test_pipeline(void)
 	o = opts();
 	o.timeout_ms = 5000; /* this is about order and batching, not speed */
 	st = new_store(&o);
+	redis_store_stats(st, &s);
+	writes0 = s.writes;
 	for (unsigned i = 0; i < 1000; i++) {
 		struct pol_query q = query(POL_STAGE_MAIL, "198.18.0.70");
 		pol_store_decide(st, &q, sl_clock_ms(), i, on_done, NULL);
@@ -585,7 +588,9 @@ static void test_pipeline(void)
 	CU_ASSERT_EQUAL(acc, 500);
 	redis_store_stats(st, &s);
 	CU_ASSERT_EQUAL(s.round_trips, 1000);
-	CU_ASSERT(s.batches <= 3); /* one loop turn: one write, not 1000 */
+	CU_ASSERT(s.batches <= 3); /* sent in one loop turn */
+	fprintf(stderr, "[1000 decisions: %llu loop turn(s), %llu write(s)] ", (unsigned long long)s.batches, (unsigned long long)(s.writes - writes0));
+	CU_ASSERT(s.writes - writes0 <= 20); /* in a few writes (socket buffer), not 1000 */
 	CU_ASSERT_EQUAL(s.failed, 0);
 	st->ops->destroy(st);
 }
