@@ -75,6 +75,25 @@ static void wait_signals(const sigset_t *sigs, struct control *ctl, const char *
 	}
 }
 
+/* sluicectl stats / metrics: the kernel transport's counters, summed over its workers. */
+static int kt_ctl_stats(void *arg, int worker, struct ctl_wstats *out)
+{
+	struct kt_stats st;
+
+	if (worker >= 0)
+		return SL_DECLINED;
+	kt_get_stats(arg, &st);
+	out->accepted = st.accepted;
+	out->rejected_busy = st.rejected_busy;
+	out->conns = st.conns;
+	out->policy_sent = st.policy_sent;
+	out->policy_full = st.policy_full;
+	out->verdicts = st.verdicts;
+	out->verdicts_stale = st.verdicts_stale;
+	out->forced_closes = st.forced_closes;
+	return SL_OK;
+}
+
 /* sluicectl stats / metrics: the dpdk transport's counters, summed over its workers. */
 static int dpdk_ctl_stats(void *arg, int worker, struct ctl_wstats *out)
 {
@@ -255,6 +274,7 @@ int main(int argc, char **argv)
 		control_free(ctl);
 		return 1;
 	}
+	ctl_stats_register(kt_ctl_stats, k);
 	if (pthread_create(&ctl_thread, NULL, control_thread, ctl) != 0) {
 		sl_err("cannot start the control thread");
 		return 1;
@@ -265,6 +285,7 @@ int main(int argc, char **argv)
 
 	wait_signals(&sigs, ctl, file, c);
 	kt_shutdown(k);
+	ctl_stats_register(NULL, NULL);   /* before the counters go away */
 	kt_join(k);
 	control_stop(ctl);
 	pthread_join(ctl_thread, NULL);

@@ -88,6 +88,12 @@ ctl status >"$T/status.out" 2>&1 && grep -q "running, pid $SL_PID" "$T/status.ou
 ctl --json stats >"$T/stats.json" 2>&1 &&
 	json stats "$T/stats.json" "r['ok'] and len(r['workers']) == 2 and r['store']['name'] == 'embedded'"
 ctl stats >"$T/stats.out" 2>&1 && grep -q '^WORKER' "$T/stats.out" && ok stats-human || bad stats-human "no table" "$T/stats.out"
+# the transport's counters: this very connection's sessions so far are counted
+sw "$T/sw.count" >/dev/null 2>&1
+ctl --json stats >"$T/stats2.json" 2>&1 &&
+	json stats-totals "$T/stats2.json" "r['totals'] is not None and r['totals']['accepted'] >= 1"
+ctl --json status >"$T/status2.json" 2>&1 &&
+	json status-sessions "$T/status2.json" "r['sessions'] is not None"
 ctl --json limits list >"$T/limits.json" 2>&1 &&
 	json limits "$T/limits.json" "r['limits'][0]['kind'] == 'msg_rate' and r['limits'][0]['count'] == 1000"
 ctl --json backends list >"$T/be.json" 2>&1 &&
