@@ -117,6 +117,7 @@ struct dpdk_tp {
 	struct control_port *port;
 	uint64_t             generation;
 	bool                 wake_control;
+	bool                 log_ring_set;  /**< this lcore's records go to its control port */
 	bool                 draining;
 	int                  idle;          /**< drained: no connection left (read by main) */
 	uint64_t             deadline;
@@ -1080,6 +1081,13 @@ static bool hook_poll(struct dpdk_lcore *lc, uint64_t now_ms)
 	struct dpdk_conn *again;
 	bool work = false;
 
+	/* No write(2) from the lcore (invariant 3): log records go to the
+	 * control port's ring, written by the control thread. Set here, on the
+	 * lcore's own thread, the first time it runs. */
+	if (!tp->log_ring_set && tp->port != NULL && tp->port->log != NULL) {
+		sl_log_set_thread_ring(tp->port->log);
+		tp->log_ring_set = true;
+	}
 	tp->rw.now_ms = now_ms;
 	tcp_advance(tp->st, now_ms);
 	if (tw_advance(&tp->wheel, now_ms) > 0)

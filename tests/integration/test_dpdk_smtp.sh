@@ -298,4 +298,12 @@ if wait_exit "$SL_PID" 15; then
 else
 	bad sigterm "sluice still runs 15 s after SIGTERM" "$T/sluice.log"
 fi
+# The lcore writes no log itself: its records reach stderr through the
+# control thread's ring, one disconnect line per session, rejections too.
+if grep -q 'disconnect from \[198\.18\.0\.2\]:[0-9]* ehlo=1 mail=1 rcpt=1 data=1 quit=1' "$T/sluice.log" &&
+	grep -q 'NOQUEUE: reject: RCPT from \[198\.18\.0\.2\]' "$T/sluice.log"; then
+	ok log-lines
+else
+	bad log-lines "no session or rejection log lines from the lcore" "$T/sluice.log"
+fi
 finish
