@@ -94,7 +94,6 @@ relay_domains example.net .example.org
 greet_pause   0s
 shutdown_grace 5s
 control       $T/control.sock mode 0600
-health_check  interval 0s
 backend_connect_timeout 3s
 backend_reply_timeout 10s
 backend_data_timeout 20s
