@@ -375,8 +375,8 @@ void control_set_store(struct control *ctl, struct pol_store *st)
 {
 	if (st == NULL || st == ctl->store)
 		return;
-	/* Queries in flight in the old store get no verdict: free their tokens
-	 * so the table does not fill; their sessions time out on the client side. */
+	/* The old store answers what it still holds when destroyed (the Redis
+	 * store with each rule's fail mode); sessions also bound their own wait. */
 	if (ctl->store != NULL)
 		ctl->store->ops->destroy(ctl->store);
 	ctl->store = st;
