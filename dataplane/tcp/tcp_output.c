@@ -20,6 +20,12 @@ uint16_t tcp_rcv_wnd_field(struct tcp_conn *c, bool force)
 	uint32_t avail = c->rcv_space > c->rcv_buffered ? c->rcv_space - c->rcv_buffered : 0;
 	uint32_t cur = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t thresh = SL_MIN(c->rcv_space / 2, (uint32_t)c->rcv_mss);
+	/* Held segments occupy receive-queue entries, not only bytes: offer no
+	 * more than the free entries can take at one MSS each, or the peer sends
+	 * into a window we must then drop from (TCP_DROP_RCVQ_FULL). */
+	uint32_t slots = (uint32_t)(TCP_RQ_MAX - c->rq_n) * c->rcv_mss;
+
+	avail = SL_MIN(avail, slots);
 	uint32_t w = cur, field, edge;
 
 	if (avail > cur && (force || avail - cur >= thresh))
