@@ -13,6 +13,7 @@
 #include "control.h"
 #include "ctlsock/ctl_sock.h"
 #include "ctlsock/ctl_stats.h"
+#include "redis/redis_store.h"
 #include "relay/backend_pool.h"
 #include "util/sl_clock.h"
 #include "util/sl_evloop.h"
@@ -153,6 +154,25 @@ void ctl_metrics_render(struct control *ctl, struct ctl_sock *s, struct ctl_buf 
 		one(b, "sluice_policy_store_full_total", "counter",
 		    "Charges skipped because the store table was full (fail open).", ps.full);
 		one(b, "sluice_policy_buckets", "gauge", "Rate-limit buckets in use.", ps.buckets);
+	}
+	if (st != NULL && strcmp(st->ops->name, "redis") == 0) {
+		struct redis_store_stats rs;
+		redis_store_stats(st, &rs);
+		one(b, "sluice_redis_up", "gauge", "1 when the Redis store is connected and its scripts loaded.",
+		    rs.up ? 1 : 0);
+		one(b, "sluice_policy_decisions_total", "counter", "Rate-limit decisions taken by the store.",
+		    rs.decisions);
+		one(b, "sluice_policy_over_limit_total", "counter", "Requests refused by a rate limit.", rs.over);
+		one(b, "sluice_redis_failed_total", "counter",
+		    "Decisions answered by the rules' fail mode (Redis down, error or slow).", rs.failed);
+		one(b, "sluice_redis_timeouts_total", "counter", "Decisions slower than the store's timeout.",
+		    rs.timeouts);
+		one(b, "sluice_redis_round_trips_total", "counter", "Scripts sent (EVALSHA).", rs.round_trips);
+		one(b, "sluice_redis_writes_total", "counter",
+		    "Socket writes that carried them (fewer than round trips: pipelining).", rs.writes);
+		one(b, "sluice_redis_noscript_total", "counter", "NOSCRIPT replies (scripts reloaded).", rs.noscript);
+		one(b, "sluice_redis_connects_total", "counter", "Connections set up.", rs.connects);
+		one(b, "sluice_redis_leases", "gauge", "Concurrency leases this node holds.", rs.leases);
 	}
 }
 

@@ -58,6 +58,16 @@ else
 		"$T/sw.1" "$T/sw.10" "$T/sluice.log"
 fi
 [ "$(capture_count cap)" -eq "$good" ] && ok backend-count || bad backend-count "backend has $(capture_count cap), expected $good"
+# node A's metrics show the Redis store: up, and the refusals it counted
+CTL=${SLUICECTL:-$ROOT/build/control/sluicectl}
+if "$CTL" -s "$T/control-a.sock" metrics >"$T/metrics-a" 2>&1 &&
+	grep -q '^sluice_redis_up 1$' "$T/metrics-a" &&
+	grep -Eq '^sluice_policy_over_limit_total [1-9]' "$T/metrics-a" &&
+	grep -Eq '^sluice_redis_round_trips_total [1-9]' "$T/metrics-a"; then
+	ok redis-metrics
+else
+	bad redis-metrics "no Redis store figures in node A's metrics" "$T/metrics-a"
+fi
 key='sluice:{ip:127.0.0.31}:msg_rate:5/60000/5'
 if [ "$(redis-cli -p "$RP" exists "$key")" = 1 ]; then ok key-schema; else bad key-schema "no $key in Redis: $(redis-cli -p "$RP" --scan | head -5 | tr '\n' ' ')"; fi
 SL_PORT=$PB
