@@ -53,14 +53,25 @@ int dpdk_steer_init(struct dpdk_steer *s, const uint8_t *key, size_t keylen, uin
 	s->reta_size = reta_size != 0 ? reta_size : DPDK_STEER_RETA_DEFAULT;
 	for (unsigned i = 0; i < s->reta_size; i++)
 		s->reta[i] = (uint16_t)(i % nqueues);
-	/* linearity: the dport's share of the hash, byte by byte, the rest of the input zero */
-	for (unsigned v = 0; v < 256; v++) {
-		tuple_bytes(in, 0, 0, 0, (uint16_t)(v << 8));
-		s->dport_hi[v] = dpdk_steer_toeplitz(s->key, s->key_len, in, sizeof(in));
-		tuple_bytes(in, 0, 0, 0, (uint16_t)v);
-		s->dport_lo[v] = dpdk_steer_toeplitz(s->key, s->key_len, in, sizeof(in));
+	/* linearity: each byte's share of the hash, the rest of the input zero */
+	memset(in, 0, sizeof(in));
+	for (unsigned i = 0; i < DPDK_STEER_INPUT4; i++) {
+		for (unsigned v = 0; v < 256; v++) {
+			in[i] = (uint8_t)v;
+			s->tab[i][v] = dpdk_steer_toeplitz(s->key, s->key_len, in, sizeof(in));
+		}
+		in[i] = 0;
 	}
 	return SL_OK;
+}
+
+static uint32_t hash_bytes(const struct dpdk_steer *s, const uint8_t *in, unsigned n)
+{
+	uint32_t h = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		h ^= s->tab[i][in[i]];
+	return h;
 }
 
 uint32_t dpdk_steer_hash4(const struct dpdk_steer *s, const struct dpdk_steer_tuple *t)
@@ -68,7 +79,7 @@ uint32_t dpdk_steer_hash4(const struct dpdk_steer *s, const struct dpdk_steer_tu
 	uint8_t in[DPDK_STEER_INPUT4];
 
 	tuple_bytes(in, t->src, t->dst, t->sport, t->dport);
-	return dpdk_steer_toeplitz(s->key, s->key_len, in, sizeof(in));
+	return hash_bytes(s, in, DPDK_STEER_INPUT4);
 }
 
 int dpdk_steer_pick_port(const struct dpdk_steer *s, uint32_t our_addr, uint32_t backend_addr,
@@ -80,9 +91,9 @@ int dpdk_steer_pick_port(const struct dpdk_steer *s, uint32_t our_addr, uint32_t
 
 	if (s == NULL || port_io == NULL || lo > hi || want_queue >= s->nqueues)
 		return SL_ERROR;
-	/* the reply with dport 0; each candidate port XORs in its own share */
+	/* the reply without its dport; each candidate port XORs in its own share */
 	tuple_bytes(in, backend_addr, our_addr, backend_port, 0);
-	base = dpdk_steer_toeplitz(s->key, s->key_len, in, sizeof(in));
+	base = hash_bytes(s, in, DPDK_STEER_INPUT4 - 2);
 	span = (uint32_t)hi - lo + 1;
 	/* start after *port_io; a start outside the range begins at lo */
 	p = (*port_io >= lo && *port_io <= hi) ? *port_io : hi;
@@ -90,7 +101,7 @@ int dpdk_steer_pick_port(const struct dpdk_steer *s, uint32_t our_addr, uint32_t
 		uint32_t h;
 
 		p = p >= hi ? lo : p + 1;
-		h = base ^ s->dport_hi[p >> 8] ^ s->dport_lo[p & 0xff];
+		h = base ^ s->tab[10][p >> 8] ^ s->tab[11][p & 0xff];
 		if (dpdk_steer_queue(s, h) == want_queue) {
 			*port_io = (uint16_t)p;
 			return SL_OK;

@@ -27,11 +27,12 @@ struct dpdk_steer_tuple {
 };
 
 /*
- * One port's steering state: its key, its redirection table, and two
- * tables of the destination port's contribution to the hash (Toeplitz is
- * linear in the input bits: hash(x ^ y) == hash(x) ^ hash(y)), so trying a
- * source port costs two loads and two XORs instead of a 96-bit Toeplitz.
- * Built once by dpdk_steer_init, then read-only: every lcore may share it.
+ * One port's steering state: its key, its redirection table, and per
+ * input byte position a table of that byte's contribution to the hash
+ * (Toeplitz is linear in the input bits: hash(x ^ y) == hash(x) ^ hash(y)),
+ * so a tuple's hash is 12 loads and XORs instead of a 96-step bit loop, and
+ * trying another source port is 2 of them. 12 KB, built once by
+ * dpdk_steer_init, then read-only: every lcore of the port may share it.
  */
 struct dpdk_steer {
 	uint8_t  key[DPDK_STEER_KEY_MAX];
@@ -39,8 +40,7 @@ struct dpdk_steer {
 	uint16_t nqueues;
 	uint16_t reta_size;
 	uint16_t reta[DPDK_STEER_RETA_MAX];   /**< hash % reta_size -> queue (= worker index) */
-	uint32_t dport_hi[256];               /**< hash contribution of byte 10 (dport high byte) */
-	uint32_t dport_lo[256];               /**< hash contribution of byte 11 (dport low byte) */
+	uint32_t tab[DPDK_STEER_INPUT4][256]; /**< tab[i][v]: hash of input byte i = v, the rest zero */
 };
 
 /*
@@ -78,7 +78,7 @@ static inline uint16_t dpdk_steer_queue(const struct dpdk_steer *s, uint32_t has
  * range lands there (range too small, want_queue not in the RETA, bad
  * arguments); *port_io is then unchanged.
  *
- * Cost: one Toeplitz of the 10 fixed bytes per call, then per port tried
+ * Cost: 10 table loads for the fixed bytes per call, then per port tried
  * two table loads, two XORs and a modulo. With a round-robin RETA about
  * nqueues ports are tried on average (each lands on want_queue with
  * probability 1/nqueues). The caller still checks that the 4-tuple is free.
