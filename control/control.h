@@ -9,6 +9,7 @@
 #include "cfg.h"
 #include "control_msg.h"
 #include "policy/pol.h"
+#include "relay/relay_session.h"
 #include "util/sl_ring.h"
 
 struct backend_pool;
@@ -54,6 +55,29 @@ void control_publish_lists(struct control *ctl, struct pol_snapshot *lists);
 /* Control thread only: replace the store (e.g. Redis instead of embedded);
  * the old one is destroyed. */
 void control_set_store(struct control *ctl, struct pol_store *st);
+
+/*
+ * control_worker_msg - what every transport does with a RELOAD or SNAPSHOT
+ * message: take the new config generation (sessions keep their own ref) or
+ * list snapshot into rw, and note the generation for the quiescent report.
+ * Returns false for other messages (verdicts are the transport's to route).
+ */
+static inline bool control_worker_msg(struct control *ctl, struct relay_worker *rw,
+				      const struct ctl_msg *m, uint64_t *generation)
+{
+	if (m->type == CTL_MSG_RELOAD) {
+		struct cfg *old = rw->cfg;
+		rw->cfg = control_cfg_ref(ctl);
+		cfg_unref(old);
+	} else if (m->type == CTL_MSG_SNAPSHOT) {
+		rw->lists = control_lists(ctl);
+	} else {
+		return false;
+	}
+	if (m->generation > *generation)
+		*generation = m->generation;
+	return true;
+}
 
 /* Run the control loop in this thread until control_stop(). */
 int  control_run(struct control *ctl);

@@ -3,9 +3,12 @@
 #ifndef CONTROL_MSG_H
 #define CONTROL_MSG_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "policy/pol.h"
+#include "util/sl_ring.h"
 
 enum ctl_msg_type {
 	CTL_MSG_POLICY_QUERY = 1,   /* worker -> control: decide q (limits) */
@@ -25,5 +28,25 @@ struct ctl_msg {
 		struct pol_verdict verdict;
 	} u;
 };
+
+/*
+ * ctl_msg_push_query - a worker's policy query for session/seq onto its
+ * ring to the control thread. False when the ring is full. Every transport
+ * sends queries this way, so the message is built in one place.
+ */
+static inline bool ctl_msg_push_query(struct sl_ring *to_control, uint16_t worker, uint64_t session,
+				      uint32_t seq, const struct pol_query *q)
+{
+	struct ctl_msg m;
+
+	memset(&m, 0, offsetof(struct ctl_msg, u));
+	m.type = CTL_MSG_POLICY_QUERY;
+	m.worker = worker;
+	m.seq = seq;
+	m.session = session;
+	m.u.query = *q;
+	m.u.query.worker = worker;
+	return sl_ring_push(to_control, &m, sizeof(m));
+}
 
 #endif

@@ -855,18 +855,10 @@ static int op_policy(void *conn, const struct pol_query *q, uint32_t seq)
 {
 	struct dpdk_conn *c = conn;
 	struct dpdk_tp *tp = c->tp;
-	struct ctl_msg m;
 
 	if (tp->port == NULL || q == NULL)
 		return SL_ERROR;
-	memset(&m, 0, sizeof(m));
-	m.type = CTL_MSG_POLICY_QUERY;
-	m.worker = (uint16_t)tp->idx;
-	m.seq = seq;
-	m.session = c->id;
-	m.u.query = *q;
-	m.u.query.worker = (uint16_t)tp->idx;
-	if (!sl_ring_push(tp->port->to_control, &m, sizeof(m))) {
+	if (!ctl_msg_push_query(tp->port->to_control, (uint16_t)tp->idx, c->id, seq, q)) {
 		TP_INC(tp, policy_full);
 		return SL_ERROR;
 	}
@@ -1034,22 +1026,9 @@ static void handle_msg(struct dpdk_tp *tp, const struct ctl_msg *m)
 		relay_session_verdict(c->session, m->seq, &m->u.verdict);
 		kick(c);
 		break;
-	case CTL_MSG_RELOAD: {
-		/* sessions keep the generation they started with (their own ref) */
-		struct cfg *old = tp->rw.cfg;
-
-		tp->rw.cfg = control_cfg_ref(tp->ctl);
-		cfg_unref(old);
-		if (m->generation > tp->generation)
-			tp->generation = m->generation;
-		break;
-	}
-	case CTL_MSG_SNAPSHOT:
-		tp->rw.lists = control_lists(tp->ctl);
-		if (m->generation > tp->generation)
-			tp->generation = m->generation;
-		break;
 	default:
+		if (control_worker_msg(tp->ctl, &tp->rw, m, &tp->generation))
+			break;
 		sl_warn("dpdk worker %u: unknown control message %u", tp->idx, m->type);
 		break;
 	}

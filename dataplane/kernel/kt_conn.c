@@ -682,18 +682,10 @@ static int op_policy(void *conn, const struct pol_query *q, uint32_t seq)
 {
 	struct kt_conn *c = conn;
 	struct kt_worker *w = c->w;
-	struct ctl_msg m;
 
 	if (w->port == NULL || q == NULL)
 		return SL_ERROR;
-	memset(&m, 0, sizeof(m));
-	m.type = CTL_MSG_POLICY_QUERY;
-	m.worker = (uint16_t)w->idx;
-	m.seq = seq;
-	m.session = c->id;
-	m.u.query = *q;
-	m.u.query.worker = (uint16_t)w->idx;
-	if (!sl_ring_push(w->port->to_control, &m, sizeof(m))) {
+	if (!ctl_msg_push_query(w->port->to_control, (uint16_t)w->idx, c->id, seq, q)) {
 		KT_STAT_INC(w, policy_full);
 		return SL_ERROR;
 	}

@@ -176,21 +176,9 @@ static void handle_msg(struct kt_worker *w, const struct ctl_msg *m)
 		relay_session_verdict(c->session, m->seq, &m->u.verdict);
 		kt_conn_settle(c);
 		break;
-	case CTL_MSG_RELOAD: {
-		/* sessions keep the generation they started with (their own ref) */
-		struct cfg *old = w->rw.cfg;
-		w->rw.cfg = control_cfg_ref(w->ctl);
-		cfg_unref(old);
-		if (m->generation > w->generation)
-			w->generation = m->generation;
-		break;
-	}
-	case CTL_MSG_SNAPSHOT:
-		w->rw.lists = control_lists(w->ctl);
-		if (m->generation > w->generation)
-			w->generation = m->generation;
-		break;
 	default:
+		if (control_worker_msg(w->ctl, &w->rw, m, &w->generation))
+			break;
 		sl_warn("kernel worker %u: unknown control message %u", w->idx, m->type);
 		break;
 	}
