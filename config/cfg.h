@@ -209,6 +209,15 @@ void cfg_dump(const struct cfg *c, void (*out)(const char *s, size_t n, void *ar
 struct cfg *cfg_ref(struct cfg *c);
 void cfg_unref(struct cfg *c);
 
+/* Do health checks run under this config? They connect with kernel
+ * sockets, which cannot reach backends behind a DPDK port, so not there
+ * (yet). The control thread starts them and the relay counts failed
+ * connects toward "down" only when they run: one rule, one place. */
+static inline bool cfg_health_checks_run(const struct cfg *c)
+{
+	return c->relay.health_interval_ms > 0 && c->transport == CFG_TRANSPORT_KERNEL;
+}
+
 /* Names used in the file, for messages and dump. */
 const char *cfg_list_kind_name(enum cfg_list_kind k);
 const char *cfg_limit_kind_name(enum cfg_limit_kind k);

@@ -239,6 +239,8 @@ static void do_reload(struct control *ctl)
 	}
 	if (ctl->health != NULL)
 		health_checker_apply(ctl->health, c);
+	else if (cfg_health_checks_run(c))
+		ctl->health = health_checker_new(ctl->loop, ctl->pool, c); /* turned on by the reload */
 	sl_log_set_level((enum sl_log_level)c->log_level);
 	publish(ctl, c, lists);
 	sl_info("reloaded %s: %u backends, %u limits, %u list entries", c->file, c->nbackends,
@@ -426,12 +428,10 @@ struct control *control_new(struct cfg *c, unsigned nworkers, struct backend_poo
 		atomic_init(&ctl->quiescent[w], 1);
 	if (sl_evloop_add(ctl->loop, ctl->efd, SL_EV_READ, on_wake, ctl) < 0)
 		goto fail;
-	/* Checks connect with kernel sockets: behind a DPDK port the backends are
-	 * not reachable that way, and every one would be marked down. */
-	if (c->relay.health_interval_ms > 0 && c->transport == CFG_TRANSPORT_DPDK)
-		sl_warn("health_check: not run with transport dpdk yet (the checks use kernel sockets)");
-	else if (c->relay.health_interval_ms > 0)
+	if (cfg_health_checks_run(c))
 		ctl->health = health_checker_new(ctl->loop, pool, c);
+	else if (c->relay.health_interval_ms > 0)
+		sl_warn("health_check: not run with transport dpdk yet (the checks use kernel sockets)");
 	tw_timer_init(&ctl->tick, on_tick);
 	tw_arm(sl_evloop_wheel(ctl->loop), &ctl->tick, sl_evloop_now(ctl->loop) + 100);
 	ctl->sock = ctl_sock_new(ctl, c);

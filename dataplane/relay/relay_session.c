@@ -249,13 +249,10 @@ static int policy_check(struct relay_session *s, const struct pol_query *q, stru
 /* ---- backend leg */
 
 /* Failed connects count toward marking a backend down only when health
- * checks run: they are what brings a backend back up (and they do not run
- * behind a DPDK port yet). */
+ * checks run: they are what brings a backend back up. */
 static uint32_t passive_fall(const struct cfg *c)
 {
-	if (c->relay.health_interval_ms == 0 || c->transport != CFG_TRANSPORT_KERNEL)
-		return 0;
-	return c->relay.health_fall;
+	return cfg_health_checks_run(c) ? c->relay.health_fall : 0;
 }
 
 static void run_jobs(struct relay_session *s);
