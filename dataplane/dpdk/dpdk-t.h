@@ -12,6 +12,7 @@
 
 #include "dpdk/dpdk.h"
 #include "dpdk/dpdk_stats.h"
+#include "dpdk/dpdk_steer.h"
 #include "net/net_arp.h"
 #include "net/net_if.h"
 #include "net/net_input.h"
@@ -32,6 +33,12 @@ struct dpdk_port {
 	struct net_if         ifp;   /**< shared by every lcore of the port (net_if.h contract) */
 	uint16_t              nb_rxd, nb_txd;
 	bool                  started;
+	/*
+	 * Who owns a flow (worker index), as the NIC's RSS computes it or, on
+	 * a software-steered port, as every lcore computes it for the
+	 * hand-over ring; and which source ports bring backend replies home.
+	 */
+	struct dpdk_steer     steer;
 };
 
 /* Frames waiting for one tx_burst. m[0..n) are ours until tx_burst takes them. */

@@ -23,6 +23,17 @@ struct dpdk_dp;
 #define DPDK_CAP_TX_TCP_CSUM  0x04u   /**< the NIC fills TCP checksums (pseudo-header pre-filled) */
 #define DPDK_CAP_RX_IP_CSUM   0x08u   /**< the NIC checks IPv4 header checksums */
 #define DPDK_CAP_RX_TCP_CSUM  0x10u   /**< the NIC checks TCP checksums */
+/*
+ * RSS hashes the IPv4 TCP 4-tuple (RTE_ETH_RSS_NONFRAG_IPV4_TCP among the
+ * hash functions the device reports enabled): the queue a segment lands on
+ * is the flow's software owner (dpdk_steer), and a backend reply comes back
+ * to the lcore that chose its source port. Without it (no RSS: af_packet,
+ * tap, net_ring; or RSS over addresses only) the port is software-steered:
+ * every lcore computes the owner of what it receives and hands the rest
+ * over on a ring. Hand-over runs on every port with more than one worker;
+ * on an RSS port it only catches what lands elsewhere by accident.
+ */
+#define DPDK_CAP_RSS_TCP4     0x20u
 
 #define DPDK_RSS_KEY_MAX 64
 
@@ -31,7 +42,8 @@ struct dpdk_port_info {
 	uint16_t       nb_queues;   /**< RX/TX queue pairs, one per worker */
 	uint16_t       mtu;
 	uint32_t       caps;        /**< DPDK_CAP_* */
-	uint64_t       rss_hf;      /**< RTE_ETH_RSS_* in use, 0 without RSS */
+	uint64_t       rss_hf;      /**< RTE_ETH_RSS_* the device reports enabled, 0 without RSS */
+	uint16_t       reta_size;   /**< RSS redirection table entries (dev_info), 0 without RSS */
 	uint8_t        rss_key_len;
 	uint8_t        rss_key[DPDK_RSS_KEY_MAX];   /**< for software Toeplitz (flow steering) */
 	struct net_mac mac;

@@ -220,11 +220,12 @@ int dpdk_port_setup(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 		conf.rx_adv_conf.rss_conf.rss_key = pi->rss_key;
 		conf.rx_adv_conf.rss_conf.rss_key_len = pi->rss_key_len;
 		conf.rx_adv_conf.rss_conf.rss_hf = hf;
-		pi->rss_hf = hf;
+		pi->rss_hf = hf;   /* what we ask for; dpdk_port_start reads what the device enabled */
+		pi->reta_size = di.reta_size;
 		pi->caps |= DPDK_CAP_RSS;
 	} else {
-		/* ring, af_packet, tap: no RSS; wrong-lcore packets will go over a ring (steering) */
-		sl_info("dpdk: port %u (%s): no RSS on this device", pid, pi->name);
+		/* ring, af_packet, tap: no RSS; wrong-lcore packets go over the hand-over ring */
+		sl_info("dpdk: port %u (%s): no RSS on this device: software flow steering", pid, pi->name);
 	}
 	tx_want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
 	conf.txmode.offloads = tx_want & di.tx_offload_capa;
@@ -257,6 +258,100 @@ int dpdk_port_setup(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 	return SL_OK;
 }
 
+/*
+ * The hash functions the device really enabled (it may drop some it listed
+ * in flow_type_rss_offloads): RSS steers flows only if it hashes the IPv4
+ * TCP ports. A device that cannot say keeps what we asked for.
+ */
+static void port_rss_hf(struct dpdk_port *p)
+{
+	struct dpdk_port_info *pi = &p->info;
+	struct rte_eth_rss_conf rc;
+
+	memset(&rc, 0, sizeof(rc));   /* rss_key NULL: the key is not wanted back */
+	if (rte_eth_dev_rss_hash_conf_get(pi->port_id, &rc) == 0)
+		pi->rss_hf = rc.rss_hf;
+	if (pi->rss_hf == 0)
+		pi->caps &= ~DPDK_CAP_RSS;
+	if ((pi->caps & DPDK_CAP_RSS) && (pi->rss_hf & RTE_ETH_RSS_NONFRAG_IPV4_TCP))
+		pi->caps |= DPDK_CAP_RSS_TCP4;
+}
+
+/*
+ * Make the NIC's redirection table the one dpdk_steer assumes (entry i ->
+ * queue i % nqueues), or failing that read the one it has, so that the
+ * queue a flow lands on and its software owner agree: then the hand-over
+ * ring only carries what lands elsewhere by accident. Fills *reta with the
+ * table in force; returns its size, or 0 when the device tells nothing
+ * (the default of dpdk_steer_init is then assumed).
+ */
+static uint16_t port_reta(const struct dpdk_port *p, uint16_t *reta)
+{
+	enum { G = RTE_ETH_RETA_GROUP_SIZE };
+	struct rte_eth_rss_reta_entry64 conf[DPDK_STEER_RETA_MAX / G];
+	const struct dpdk_port_info *pi = &p->info;
+	uint16_t n = pi->reta_size;
+	int rc;
+
+	if (!(pi->caps & DPDK_CAP_RSS) || n == 0 || n > DPDK_STEER_RETA_MAX)
+		return 0;
+	memset(conf, 0, sizeof(conf));
+	for (unsigned i = 0; i < n; i++) {
+		conf[i / G].mask |= 1ull << (i % G);
+		conf[i / G].reta[i % G] = (uint16_t)(i % pi->nb_queues);
+	}
+	rc = rte_eth_dev_rss_reta_update(pi->port_id, conf, n);
+	if (rc == 0) {
+		for (unsigned i = 0; i < n; i++)
+			reta[i] = (uint16_t)(i % pi->nb_queues);
+		return n;
+	}
+	sl_info("dpdk: port %u (%s): cannot set the RSS redirection table (%s): reading the device's",
+		pi->port_id, pi->name, rte_strerror(-rc));
+	rc = rte_eth_dev_rss_reta_query(pi->port_id, conf, n);
+	if (rc != 0) {
+		sl_warn("dpdk: port %u (%s): cannot read the RSS redirection table either (%s): assuming "
+			"entry i -> queue i %% %u; flows the NIC puts elsewhere go over the hand-over ring",
+			pi->port_id, pi->name, rte_strerror(-rc), pi->nb_queues);
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		reta[i] = conf[i / G].reta[i % G];
+	return n;
+}
+
+/*
+ * The port's steering state: its RSS key (dpdk_port_setup programmed the
+ * symmetric one), or on a software-steered port that same symmetric key,
+ * so the owner of a flow is one lcore in both directions; the RETA in
+ * force, or the default over the port's queues.
+ */
+static int port_steer(struct dpdk_port *p, char *err, size_t errlen)
+{
+	struct dpdk_port_info *pi = &p->info;
+	uint16_t reta[DPDK_STEER_RETA_MAX];
+	uint8_t key[40];
+	uint16_t n;
+
+	if (pi->caps & DPDK_CAP_RSS_TCP4) {
+		if (dpdk_steer_init(&p->steer, pi->rss_key, pi->rss_key_len, pi->nb_queues,
+				    pi->reta_size <= DPDK_STEER_RETA_MAX ? pi->reta_size : 0) != SL_OK)
+			goto fail;
+		n = port_reta(p, reta);
+		if (n != 0 && dpdk_steer_set_reta(&p->steer, reta, n) != SL_OK)
+			sl_warn("dpdk: port %u (%s): the RSS redirection table names queues we do not poll: "
+				"assuming the default one", pi->port_id, pi->name);
+		return SL_OK;
+	}
+	symmetric_key(key, sizeof(key));
+	if (dpdk_steer_init(&p->steer, key, sizeof(key), pi->nb_queues, 0) == SL_OK)
+		return SL_OK;
+fail:
+	set_err(err, errlen, "dpdk port %u (%s): flow steering state: bad key (%u bytes) or %u queues",
+		pi->port_id, pi->name, pi->rss_key_len, pi->nb_queues);
+	return SL_ERROR;
+}
+
 int dpdk_port_start(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dpdk_port *cp,
 		    char *err, size_t errlen)
 {
@@ -267,7 +362,7 @@ int dpdk_port_start(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 	struct rte_eth_txconf txc;
 	struct rte_ether_addr ea;
 	struct rte_eth_link link;
-	char buf[128];
+	char buf[128], steer[96];
 	uint16_t mtu = 1500;
 	int rc;
 
@@ -304,6 +399,10 @@ int dpdk_port_start(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 		return SL_ERROR;
 	}
 	p->started = true;
+	if (pi->caps & DPDK_CAP_RSS)
+		port_rss_hf(p);
+	if (port_steer(p, err, errlen) != SL_OK)
+		return SL_ERROR;
 	/* we answer only for our MAC; some PMDs (af_packet, ring) cannot change it: not an error */
 	rc = rte_eth_promiscuous_disable(pid);
 	if (rc != 0)
@@ -343,11 +442,17 @@ int dpdk_port_start(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 		snprintf(buf, sizeof(buf), "link up, %" PRIu32 " Mbps, %s-duplex%s", link.link_speed,
 			 link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX ? "full" : "half",
 			 link.link_autoneg == RTE_ETH_LINK_AUTONEG ? ", autoneg" : "");
+	if (pi->caps & DPDK_CAP_RSS_TCP4)
+		snprintf(steer, sizeof(steer), "rss on (symmetric key, tcp4, reta %u)", p->steer.reta_size);
+	else if (pi->caps & DPDK_CAP_RSS)
+		snprintf(steer, sizeof(steer), "rss on without tcp4 ports (hf 0x%" PRIx64 "): software "
+			 "flow steering", pi->rss_hf);
+	else
+		snprintf(steer, sizeof(steer), "rss off: software flow steering");
 	sl_info("dpdk: port %u (%s) started: MAC %02x:%02x:%02x:%02x:%02x:%02x, mtu %u, %u queue pair(s), "
-		"rss %s, tx csum ip %s tcp %s, rx csum ip %s tcp %s; %s",
+		"%s, tx csum ip %s tcp %s, rx csum ip %s tcp %s; %s",
 		pid, pi->name, ea.addr_bytes[0], ea.addr_bytes[1], ea.addr_bytes[2], ea.addr_bytes[3],
-		ea.addr_bytes[4], ea.addr_bytes[5], mtu, pi->nb_queues,
-		(pi->caps & DPDK_CAP_RSS) ? "on (symmetric key)" : "off",
+		ea.addr_bytes[4], ea.addr_bytes[5], mtu, pi->nb_queues, steer,
 		(pi->caps & DPDK_CAP_TX_IP_CSUM) ? "offload" : "software",
 		(pi->caps & DPDK_CAP_TX_TCP_CSUM) ? "offload" : "software",
 		(pi->caps & DPDK_CAP_RX_IP_CSUM) ? "offload" : "software",

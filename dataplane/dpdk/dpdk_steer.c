@@ -65,6 +65,18 @@ int dpdk_steer_init(struct dpdk_steer *s, const uint8_t *key, size_t keylen, uin
 	return SL_OK;
 }
 
+int dpdk_steer_set_reta(struct dpdk_steer *s, const uint16_t *reta, uint16_t n)
+{
+	if (s == NULL || reta == NULL || n == 0 || n > DPDK_STEER_RETA_MAX)
+		return SL_ERROR;
+	for (unsigned i = 0; i < n; i++)
+		if (reta[i] >= s->nqueues)
+			return SL_ERROR;
+	memcpy(s->reta, reta, (size_t)n * sizeof(reta[0]));
+	s->reta_size = n;
+	return SL_OK;
+}
+
 static uint32_t hash_bytes(const struct dpdk_steer *s, const uint8_t *in, unsigned n)
 {
 	uint32_t h = 0;

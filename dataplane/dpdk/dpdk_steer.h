@@ -17,7 +17,7 @@
  */
 
 #define DPDK_STEER_KEY_MAX   64    /**< = DPDK_RSS_KEY_MAX */
-#define DPDK_STEER_RETA_MAX  512   /**< the largest RETA of common NICs (ixgbe 128, i40e 512) */
+#define DPDK_STEER_RETA_MAX  2048  /**< the largest RETA of common NICs (ixgbe 128, i40e 512, ice 2048) */
 #define DPDK_STEER_INPUT4    12    /**< IPv4 TCP hash input bytes */
 
 /* A flow as it appears on the wire in one direction. */
@@ -31,8 +31,8 @@ struct dpdk_steer_tuple {
  * input byte position a table of that byte's contribution to the hash
  * (Toeplitz is linear in the input bits: hash(x ^ y) == hash(x) ^ hash(y)),
  * so a tuple's hash is 12 loads and XORs instead of a 96-step bit loop, and
- * trying another source port is 2 of them. 12 KB, built once by
- * dpdk_steer_init, then read-only: every lcore of the port may share it.
+ * trying another source port is 2 of them. 16 KB, built once by
+ * dpdk_steer_init, then read-only: every lcore of the port shares it.
  */
 struct dpdk_steer {
 	uint8_t  key[DPDK_STEER_KEY_MAX];
@@ -59,6 +59,13 @@ uint32_t dpdk_steer_toeplitz(const uint8_t *key, size_t keylen, const uint8_t *i
  */
 int dpdk_steer_init(struct dpdk_steer *s, const uint8_t *key, size_t keylen, uint16_t nqueues,
 		    uint16_t reta_size);
+
+/*
+ * dpdk_steer_set_reta - replace the default RETA by the n entries the
+ * device really has (rte_eth_dev_rss_reta_query), n <= DPDK_STEER_RETA_MAX,
+ * each a queue < nqueues. SL_OK, or SL_ERROR with s unchanged.
+ */
+int dpdk_steer_set_reta(struct dpdk_steer *s, const uint16_t *reta, uint16_t n);
 
 /* dpdk_steer_hash4 - the IPv4 TCP hash of t under s's key, as the NIC computes it. */
 uint32_t dpdk_steer_hash4(const struct dpdk_steer *s, const struct dpdk_steer_tuple *t);
@@ -93,7 +100,7 @@ int dpdk_steer_pick_port(const struct dpdk_steer *s, uint32_t our_addr, uint32_t
  * same hash and RETA as the NIC path, so dpdk_steer_pick_port's ports work
  * there too, and with the symmetric key (dpdk_port.c) both directions of a
  * flow have one owner. The lcore that received the packet hands it to the
- * owner on a ring (that ring is a later step of issue 3).
+ * owner on a ring (dpdk_lcore.c).
  */
 static inline unsigned dpdk_steer_owner(const struct dpdk_steer *s, const struct dpdk_steer_tuple *t)
 {

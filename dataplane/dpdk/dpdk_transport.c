@@ -131,7 +131,6 @@ struct dpdk_tp {
 	struct dpdk_conn    *again;
 	struct dpdk_conn    *dead;
 	uint32_t             next_port;     /**< the last source port handed out */
-	struct dpdk_steer   *steer;         /**< one per port of lc, lc->ports order: source-port choice */
 	struct dpdk_tp_wstats stats;
 };
 
@@ -727,43 +726,22 @@ static struct dpdk_lcore_port *port_for_dst(struct dpdk_tp *tp, uint32_t dst)
 
 /*
  * A source port for an active open from src to dst:dport on lp: one whose
- * reply hashes (the port's Toeplitz key and a default RETA, dpdk_steer.h)
- * to this lcore's queue, so the reply comes back here. With one worker
- * every port does. Without usable RSS the same hash names the owner that a
- * hand-over ring (later step of issue 3) will deliver to. If no port of the
- * range lands here, any port: the session works as long as one worker runs.
+ * reply the port's steering (the NIC's RSS, or the software owner that the
+ * hand-over ring delivers to: one function, lp->port->steer) gives to this
+ * lcore, so both legs of the session stay here. With one worker every port
+ * does. If no port of the range does, any port: the connection is then
+ * lost to the other lcore, and the backend leg fails (a 4xx, never a loss).
  */
 static uint16_t next_source_port(struct dpdk_tp *tp, const struct dpdk_lcore_port *lp, uint32_t src,
 				 uint32_t dst, uint16_t dport)
 {
-	const struct dpdk_steer *s = &tp->steer[lp - tp->lc->ports];
 	uint16_t p = (uint16_t)tp->next_port;
 
-	if (dpdk_steer_pick_port(s, src, dst, dport, lp->queue_id, &p, DPDK_EPHEMERAL_LO,
-				 DPDK_EPHEMERAL_HI) != SL_OK)
+	if (dpdk_steer_pick_port(&lp->port->steer, src, dst, dport, (uint16_t)tp->idx, &p,
+				 DPDK_EPHEMERAL_LO, DPDK_EPHEMERAL_HI) != SL_OK)
 		p = p >= DPDK_EPHEMERAL_HI || p < DPDK_EPHEMERAL_LO ? DPDK_EPHEMERAL_LO : (uint16_t)(p + 1);
 	tp->next_port = p;
 	return p;
-}
-
-/*
- * The steering state of one port: its RSS key, or where the device has no
- * RSS the symmetric key dpdk_port.c would program, so the software owner
- * of a flow is the same in both directions. The RETA is DPDK's default
- * over the port's queues; its size is not in dpdk_port_info yet (128
- * assumed: exact for power-of-two queue counts, whatever the device's size).
- */
-static void steer_setup(struct dpdk_steer *s, const struct dpdk_port_info *pi)
-{
-	uint8_t key[40];
-	uint16_t nq = pi->nb_queues != 0 ? pi->nb_queues : 1;
-
-	if ((pi->caps & DPDK_CAP_RSS) && pi->rss_key_len != 0 &&
-	    dpdk_steer_init(s, pi->rss_key, pi->rss_key_len, nq, 0) == SL_OK)
-		return;
-	for (unsigned i = 0; i < sizeof(key); i++)
-		key[i] = (i & 1) ? 0x5a : 0x6d;
-	(void)dpdk_steer_init(s, key, sizeof(key), nq, 0);   /* cannot fail: valid key, nq >= 1 */
 }
 
 static int op_connect(void *conn, const struct sl_addr *dst)
@@ -1155,7 +1133,6 @@ static void tp_free(struct dpdk_tp *tp)
 	for (uint32_t i = 0; i < tp->nslots; i++)
 		free(tp->slots[i].mem);
 	free(tp->slots);
-	free(tp->steer);
 	tw_fini(&tp->wheel);
 	cfg_unref(tp->rw.cfg);
 	free(tp);
@@ -1183,13 +1160,6 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 	tp->rw.now_ms = now;
 	tp->free_head = tp->free_tail = DPDK_SLOT_NONE;
 	tp->next_port = DPDK_EPHEMERAL_LO + (uint32_t)(rte_rand() % (DPDK_EPHEMERAL_HI - DPDK_EPHEMERAL_LO));
-	tp->steer = calloc(lc->nports > 0 ? lc->nports : 1, sizeof(*tp->steer));
-	if (tp->steer == NULL) {
-		set_err(err, errlen, "dpdk worker %u: no memory for flow steering", lc->idx);
-		goto fail;
-	}
-	for (unsigned i = 0; i < lc->nports; i++)
-		steer_setup(&tp->steer[i], &lc->ports[i].port->info);
 	if (tw_init(&tp->wheel, DPDK_WHEEL_SLOTS, 1, now) != 0) {
 		set_err(err, errlen, "dpdk worker %u: no memory for the timer wheel", lc->idx);
 		goto fail;

@@ -143,6 +143,46 @@ static void reta_default(void)
 	CU_ASSERT_EQUAL(dpdk_steer_init(&s, ms_key, DPDK_STEER_KEY_MAX + 1, 2, 0), SL_ERROR);
 }
 
+/* A table read from the device replaces the default: owners and picks follow it; bad ones are refused. */
+static void reta_device(void)
+{
+	struct dpdk_steer s;
+	uint16_t reta[DPDK_STEER_RETA_MAX];
+	uint8_t sym[40];
+	uint64_t st = 5;
+
+	symmetric_key(sym, sizeof(sym));
+	CU_ASSERT_EQUAL_FATAL(dpdk_steer_init(&s, sym, sizeof(sym), 2, 2048), SL_OK);
+	CU_ASSERT_EQUAL(s.reta_size, 2048);
+	/* a device that put the first half on queue 1, the second on 0 */
+	for (unsigned i = 0; i < 64; i++)
+		reta[i] = i < 32 ? 1 : 0;
+	CU_ASSERT_EQUAL_FATAL(dpdk_steer_set_reta(&s, reta, 64), SL_OK);
+	CU_ASSERT_EQUAL(s.reta_size, 64);
+	for (int i = 0; i < 1000; i++) {
+		struct dpdk_steer_tuple t = { .src = rnd(&st), .dst = rnd(&st),
+					      .sport = (uint16_t)rnd(&st), .dport = 25 };
+		uint32_t h = dpdk_steer_hash4(&s, &t);
+		uint16_t p = 40000;
+
+		CU_ASSERT_EQUAL(dpdk_steer_owner(&s, &t), (h % 64) < 32 ? 1u : 0u);
+		CU_ASSERT_EQUAL_FATAL(dpdk_steer_pick_port(&s, t.dst, t.src, 25, (uint16_t)(i & 1), &p, 32768,
+							   60999), SL_OK);
+		{
+			struct dpdk_steer_tuple reply = { .src = t.src, .dst = t.dst, .sport = 25, .dport = p };
+			struct dpdk_steer_tuple out = { .src = t.dst, .dst = t.src, .sport = p, .dport = 25 };
+
+			CU_ASSERT_EQUAL(dpdk_steer_owner(&s, &reply), (unsigned)(i & 1));
+			CU_ASSERT_EQUAL(dpdk_steer_owner(&s, &out), (unsigned)(i & 1));
+		}
+	}
+	reta[3] = 2;   /* no such queue */
+	CU_ASSERT_EQUAL(dpdk_steer_set_reta(&s, reta, 64), SL_ERROR);
+	CU_ASSERT_EQUAL(s.reta[3], 1);
+	CU_ASSERT_EQUAL(dpdk_steer_set_reta(&s, reta, 0), SL_ERROR);
+	CU_ASSERT_EQUAL(dpdk_steer_set_reta(&s, reta, DPDK_STEER_RETA_MAX + 1), SL_ERROR);
+}
+
 /* Every queue, many backends, both keys: the reply of the chosen port hashes (full Toeplitz) home. */
 static void pick_lands(void)
 {
@@ -299,6 +339,7 @@ void register_tests(void)
 		{ "toeplitz: symmetric key, both directions", symmetric },
 		{ "toeplitz: byte tables match the bit loop", tables_match },
 		{ "reta: default round robin", reta_default },
+		{ "reta: the device's table", reta_device },
 		{ "pick_port: reply lands on every queue", pick_lands },
 		{ "pick_port: exhaustion", exhaustion },
 		{ "pick_port: wraparound", wraparound },
