@@ -23,6 +23,7 @@
 #define CFG_LISTEN_MAX   16
 #define CFG_BACKEND_MAX  64
 #define CFG_DPDK_PORT_MAX 8
+#define CFG_PEERS_MAX    64     /**< control_allow: uids, and gids, at most */
 
 enum cfg_transport { CFG_TRANSPORT_KERNEL = 0, CFG_TRANSPORT_DPDK };
 
@@ -101,6 +102,15 @@ struct cfg_backend {
 	int              line;
 };
 
+/* A uid or gid as the file gave it: the number is what is enforced, the
+ * name (empty when a number was written) is what sluice -t prints back. */
+struct cfg_peer_id {
+	uint32_t id;
+	char     name[CFG_NAME_MAX];
+};
+
+#define CFG_ID_NONE UINT32_MAX  /**< control owner/group not set */
+
 struct cfg_dpdk_port {
 	unsigned         id;
 	struct sl_prefix address;       /**< our address and netmask */
@@ -172,6 +182,8 @@ struct cfg {
 	struct sl_addr redis_addr;      /**< policy redis HOST:PORT (issue 4) */
 	char     redis_path[CFG_PATH_MAX]; /**< or a unix socket */
 	char     redis_password[CFG_TEXT_MAX]; /**< policy redis ... password X: AUTH; "" = none */
+	char     redis_password_file[CFG_PATH_MAX]; /**< ... password_file PATH: the password was read
+	                                              from there at load ("" = given inline or none) */
 	uint32_t redis_db;              /**< ... db N: SELECT N; 0 = Redis' default */
 	uint32_t redis_timeout_ms;      /**< ... timeout D: slower decisions take the fail mode; 100 ms */
 	uint32_t redis_connect_timeout_ms; /**< ... connect_timeout D: 1 s */
@@ -189,6 +201,13 @@ struct cfg {
 
 	char     control_path[CFG_PATH_MAX];
 	uint32_t control_mode;          /**< 0660 */
+	struct cfg_peer_id control_owner;  /**< control ... owner USER: chown at bind; CFG_ID_NONE */
+	struct cfg_peer_id control_group;  /**< control ... group GROUP; CFG_ID_NONE */
+	/* control_allow uid U... gid G...: peers let in besides uid 0 and the
+	 * daemon's own uid; a gid matches the peer's primary or supplementary groups */
+	unsigned nallow_uids, nallow_gids;
+	struct cfg_peer_id allow_uids[CFG_PEERS_MAX];
+	struct cfg_peer_id allow_gids[CFG_PEERS_MAX];
 	struct sl_addr metrics_addr;    /**< family 0: no metrics listener */
 };
 
@@ -203,8 +222,17 @@ struct cfg *cfg_parse_string(const char *name, const char *text, size_t len, cha
 struct cfg *cfg_defaults(void);
 
 /* cfg_dump - print the effective configuration, every directive with its
- * value, in a form cfg_load() reads back to the same struct. */
+ * value, in a form cfg_load() reads back. An inline Redis password is
+ * printed as CFG_SECRET_MASK (so the output can go into a ticket), which
+ * reads back with a warning; password_file is printed as its path, and reads
+ * back to the same config. */
 void cfg_dump(const struct cfg *c, void (*out)(const char *s, size_t n, void *arg), void *arg);
+/* cfg_dump_flags - the same; CFG_DUMP_SECRETS prints the inline password in
+ * clear, so the output reads back to the very same config. */
+#define CFG_DUMP_SECRETS 1u
+void cfg_dump_flags(const struct cfg *c, unsigned flags, void (*out)(const char *s, size_t n, void *arg),
+		    void *arg);
+#define CFG_SECRET_MASK "<hidden>"
 
 struct cfg *cfg_ref(struct cfg *c);
 void cfg_unref(struct cfg *c);

@@ -120,6 +120,8 @@ void cfg_init_defaults(struct cfg *c)
 
 	strcpy(c->control_path, "/run/sluice/control.sock");
 	c->control_mode = 0660;
+	c->control_owner.id = CFG_ID_NONE;
+	c->control_group.id = CFG_ID_NONE;
 }
 
 void cfg_resolve(struct cfg *c)

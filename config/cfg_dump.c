@@ -11,6 +11,7 @@
 struct dump {
 	void (*out)(const char *s, size_t n, void *arg);
 	void *arg;
+	unsigned flags;   /**< CFG_DUMP_* */
 };
 
 static void put(struct dump *d, const char *s)
@@ -149,9 +150,13 @@ static void dump_redis_options(struct dump *d, const struct cfg *c)
 {
 	char t[32];
 
-	if (c->redis_password[0] != '\0') {
+	if (c->redis_password_file[0] != '\0') {
+		put(d, " password_file ");
+		put_word(d, c->redis_password_file, false);
+	} else if (c->redis_password[0] != '\0') {
+		/* a dump goes into tickets and chat: the secret only when asked */
 		put(d, " password ");
-		put_word(d, c->redis_password, false);
+		put_word(d, d->flags & CFG_DUMP_SECRETS ? c->redis_password : CFG_SECRET_MASK, false);
 	}
 	if (c->redis_db != 0)
 		putf(d, " db %u", c->redis_db);
@@ -216,13 +221,58 @@ static void dump_list(struct dump *d, const struct cfg_list_entry *e)
 	put(d, "\n");
 }
 
+/* A user or group as the file named it, else its number. */
+static void put_peer(struct dump *d, const struct cfg_peer_id *id)
+{
+	if (id->name[0] != '\0')
+		put_word(d, id->name, strcmp(id->name, "uid") == 0 || strcmp(id->name, "gid") == 0);
+	else
+		putf(d, "%u", id->id);
+}
+
+static void dump_control(struct dump *d, const struct cfg *c)
+{
+	put_name(d, "control");
+	put_word(d, c->control_path, false);
+	putf(d, " mode %04o", c->control_mode);
+	if (c->control_owner.id != CFG_ID_NONE) {
+		put(d, " owner ");
+		put_peer(d, &c->control_owner);
+	}
+	if (c->control_group.id != CFG_ID_NONE) {
+		put(d, " group ");
+		put_peer(d, &c->control_group);
+	}
+	put(d, "\n");
+	if (c->nallow_uids + c->nallow_gids == 0) {
+		put(d, "# control_allow          (none: uid 0 and the daemon's own uid only)\n");
+		return;
+	}
+	put_name(d, "control_allow");
+	for (unsigned i = 0; i < c->nallow_uids; i++) {
+		put(d, i == 0 ? "uid " : " ");
+		put_peer(d, &c->allow_uids[i]);
+	}
+	for (unsigned i = 0; i < c->nallow_gids; i++) {
+		put(d, i == 0 ? (c->nallow_uids ? " gid " : "gid ") : " ");
+		put_peer(d, &c->allow_gids[i]);
+	}
+	put(d, "\n");
+}
+
 void cfg_dump(const struct cfg *c, void (*out)(const char *s, size_t n, void *arg), void *arg)
+{
+	cfg_dump_flags(c, 0, out, arg);
+}
+
+void cfg_dump_flags(const struct cfg *c, unsigned flags, void (*out)(const char *s, size_t n, void *arg),
+		    void *arg)
 {
 	static const char *const transports[] = { "kernel", "dpdk" };
 	static const char *const bare[] = { "reject", "normalize" };
 	static const char *const xclient[] = { "off", "on", "auto" };
 	static const char *const proxy[] = { "off", "v1", "v2" };
-	struct dump dd = { out, arg }, *d = &dd;
+	struct dump dd = { out, arg, flags }, *d = &dd;
 	char a[SL_ADDR_STRLEN], t1[32], t2[32];
 	unsigned i;
 
@@ -319,9 +369,7 @@ void cfg_dump(const struct cfg *c, void (*out)(const char *s, size_t n, void *ar
 	} else {
 		put(d, "# tls                    (none)\n");
 	}
-	put_name(d, "control");
-	put_word(d, c->control_path, false);
-	putf(d, " mode %04o\n", c->control_mode);
+	dump_control(d, c);
 	if (c->metrics_addr.family != 0)
 		line_str(d, "metrics", sl_addr_format(&c->metrics_addr, a, sizeof(a), true));
 	else

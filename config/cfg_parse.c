@@ -1,7 +1,9 @@
 /* cfg_parse.c - turns the directive lines of sluice.conf into a struct cfg (cfg_load, cfg_parse_string). */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -637,23 +639,80 @@ static int d_health_check(struct parser *p)
 	return SL_OK;
 }
 
-/* policy redis ADDR [password X] [db N] [timeout D] [connect_timeout D]
- * [lease D] [prefix P] */
+/*
+ * password_file PATH: the Redis password is the file's first line (a final
+ * newline is not part of it), read at every load, so the config file (and
+ * sluice -t's output) never holds the secret. A file other users may read
+ * is used, with a warning.
+ */
+static int read_password_file(struct parser *p, const char *path)
+{
+	struct cfg *c = p->c;
+	char buf[CFG_TEXT_MAX + 2];
+	struct stat st;
+	ssize_t n;
+	size_t len;
+	int fd;
+
+	if (get_path(p, "password_file", path, sizeof(c->redis_password_file) - 1, c->redis_password_file) != SL_OK)
+		return SL_ERROR;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return perr(p, "password_file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return perr(p, "password_file %s: not a regular file", path);
+	}
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0)
+		return perr(p, "password_file %s: %s", path, strerror(errno));
+	len = (size_t)n;
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	if (len == 0 || len >= sizeof(c->redis_password))
+		return perr(p, "password_file %s: want one line of 1 to %zu bytes", path,
+			    sizeof(c->redis_password) - 1);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			return perr(p, "password_file %s: control character in the password (one line only)", path);
+	memcpy(c->redis_password, buf, len);
+	c->redis_password[len] = '\0';
+	if (st.st_mode & S_IROTH)
+		sl_warn("%s:%d: password_file %s is readable by every user (chmod o-r)", p->name, p->l->line, path);
+	return SL_OK;
+}
+
+/* policy redis ADDR [password X | password_file PATH] [db N] [timeout D]
+ * [connect_timeout D] [lease D] [prefix P] */
 static int redis_options(struct parser *p)
 {
 	struct cfg *c = p->c;
 	struct opt opts[] = { { "password", 1, 0 }, { "db", 1, 0 }, { "timeout", 1, 0 },
-			      { "connect_timeout", 1, 0 }, { "lease", 1, 0 }, { "prefix", 1, 0 } };
+			      { "connect_timeout", 1, 0 }, { "lease", 1, 0 }, { "prefix", 1, 0 },
+			      { "password_file", 1, 0 } };
 	const char *v;
 
 	if (get_opts(p, "policy redis", 2, opts, SL_ARRAY_SIZE(opts)) != SL_OK)
 		return SL_ERROR;
+	if (opts[0].seen && opts[6].seen)
+		return perr(p, "'password' and 'password_file' together: give one");
 	if (opts[0].seen) {
 		v = optv(p, &opts[0], 0);
 		if (v[0] == '\0' || strlen(v) >= sizeof(c->redis_password))
 			return bad_value(p, "password", v, "1 to 127 bytes");
 		memcpy(c->redis_password, v, strlen(v) + 1);
+		if (strcmp(v, CFG_SECRET_MASK) == 0)
+			sl_warn("%s:%d: the Redis password is \"%s\", what sluice -t prints in its place: "
+				"AUTH will fail; write the password, or use password_file PATH",
+				p->name, p->l->line, CFG_SECRET_MASK);
 	}
+	if (opts[6].seen && read_password_file(p, optv(p, &opts[6], 0)) != SL_OK)
+		return SL_ERROR;
 	if (opts[1].seen && get_u32(p, "db", optv(p, &opts[1], 0), 0, 65535, &c->redis_db) != SL_OK)
 		return SL_ERROR;
 	/* a verdict must come well before the session's own 15 s verdict wait */
@@ -1014,13 +1073,94 @@ static int d_tls(struct parser *p)
 	return SL_OK;
 }
 
+/*
+ * A user or group, by name or number. Names are looked up now (an unknown
+ * one is an error naming the line, as nginx's `user`), and kept so that
+ * sluice -t prints what the file said. Numbers need no entry in the
+ * passwd or group file.
+ */
+static int get_peer_id(struct parser *p, const char *what, const char *v, bool group,
+		       struct cfg_peer_id *out)
+{
+	char buf[16384];
+	uint64_t n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (parse_u64(v, NULL, &n) == 0) {
+		if (n >= CFG_ID_NONE)
+			return bad_value(p, what, v, group ? "a group name or gid" : "a user name or uid");
+		out->id = (uint32_t)n;
+		return SL_OK;
+	}
+	if (!valid_name(v) || v[0] == '-')
+		return bad_value(p, what, v, group ? "a group name or gid" : "a user name or uid");
+	if (group) {
+		struct group gr, *res = NULL;
+		rc = getgrnam_r(v, &gr, buf, sizeof(buf), &res);
+		if (res == NULL)
+			return perr(p, "no group '%s' for '%s'%s%s", v, what, rc ? ": " : "", rc ? strerror(rc) : "");
+		out->id = (uint32_t)gr.gr_gid;
+	} else {
+		struct passwd pw, *res = NULL;
+		rc = getpwnam_r(v, &pw, buf, sizeof(buf), &res);
+		if (res == NULL)
+			return perr(p, "no user '%s' for '%s'%s%s", v, what, rc ? ": " : "", rc ? strerror(rc) : "");
+		out->id = (uint32_t)pw.pw_uid;
+	}
+	snprintf(out->name, sizeof(out->name), "%s", v);
+	return SL_OK;
+}
+
+/* control_allow [uid U...] [gid G...]: repeatable; the lists add up. */
+static int d_control_allow(struct parser *p)
+{
+	struct cfg *c = p->c;
+	int mode = -1;          /* 0 uid, 1 gid */
+	unsigned values = 0;    /* since the last uid/gid word */
+
+	for (unsigned i = 0; i < nargs(p); i++) {
+		const char *w = arg(p, i);
+		struct cfg_peer_id id, *list;
+		unsigned *n;
+
+		if (!p->l->w[i + 1].quoted && (strcmp(w, "uid") == 0 || strcmp(w, "gid") == 0)) {
+			if (mode >= 0 && values == 0)
+				return perr(p, "'%s' needs at least one value", mode ? "gid" : "uid");
+			mode = w[0] == 'g';
+			values = 0;
+			continue;
+		}
+		if (mode < 0)
+			return perr(p, "'control_allow' needs uid or gid before '%s' (control_allow uid 0 1000 gid adm)", w);
+		if (get_peer_id(p, mode ? "gid" : "uid", w, mode == 1, &id) != SL_OK)
+			return SL_ERROR;
+		list = mode ? c->allow_gids : c->allow_uids;
+		n = mode ? &c->nallow_gids : &c->nallow_uids;
+		for (unsigned k = 0; k < *n; k++)
+			if (list[k].id == id.id)
+				return perr(p, "%s %s is already allowed", mode ? "gid" : "uid", w);
+		if (*n >= CFG_PEERS_MAX)
+			return perr(p, "too many %ss in control_allow (max %d)", mode ? "gid" : "uid", CFG_PEERS_MAX);
+		list[(*n)++] = id;
+		values++;
+	}
+	if (values == 0)
+		return perr(p, "'%s' needs at least one value", mode ? "gid" : "uid");
+	return SL_OK;
+}
+
 static int d_control(struct parser *p)
 {
-	struct opt opts[] = { { "mode", 1, 0 } };
+	struct opt opts[] = { { "mode", 1, 0 }, { "owner", 1, 0 }, { "group", 1, 0 } };
 
 	if (get_path(p, "control", arg(p, 0), CFG_SUN_PATH_MAX, p->c->control_path) != SL_OK)
 		return SL_ERROR;
-	if (get_opts(p, "control", 1, opts, 1) != SL_OK)
+	if (get_opts(p, "control", 1, opts, SL_ARRAY_SIZE(opts)) != SL_OK)
+		return SL_ERROR;
+	if (opts[1].seen && get_peer_id(p, "owner", optv(p, &opts[1], 0), false, &p->c->control_owner) != SL_OK)
+		return SL_ERROR;
+	if (opts[2].seen && get_peer_id(p, "group", optv(p, &opts[2], 0), true, &p->c->control_group) != SL_OK)
 		return SL_ERROR;
 	if (opts[0].seen) {
 		const char *m = optv(p, &opts[0], 0);
@@ -1098,12 +1238,13 @@ static const struct directive top_directives[] = {
 	DUR("backend_data_timeout", CFG_D_BACKEND_DATA_TIMEOUT, relay.data_done_timeout_ms, 1),
 	NUM("backend_retries", CFG_D_BACKEND_RETRIES, relay.connect_retries, 0, CFG_BACKEND_MAX),
 	FN("health_check", CFG_D_HEALTH_CHECK, 0, -1, "[interval D] [timeout D] [rise N] [fall N]", d_health_check),
-	FN("policy", CFG_D_POLICY, 1, 14, "embedded | redis HOST:PORT|unix:/PATH [password X] [db N] [timeout D] [connect_timeout D] [lease D] [prefix P]", d_policy),
+	FN("policy", CFG_D_POLICY, 1, 16, "embedded | redis HOST:PORT|unix:/PATH [password X|password_file PATH] [db N] [timeout D] [connect_timeout D] [lease D] [prefix P]", d_policy),
 	FN("limit", -1, 3, -1, "KIND KEY RATE [options]", d_limit),
 	FN("blocklist", -1, 2, -1, "KIND VALUE... [reason \"TEXT\"]", d_blocklist),
 	FN("allowlist", -1, 2, -1, "KIND VALUE... [reason \"TEXT\"]", d_allowlist),
 	FN("tls", CFG_D_TLS, 4, 4, "cert PATH key PATH", d_tls),
-	FN("control", CFG_D_CONTROL, 1, 3, "PATH [mode OCTAL]", d_control),
+	FN("control", CFG_D_CONTROL, 1, 7, "PATH [mode OCTAL] [owner USER] [group GROUP]", d_control),
+	FN("control_allow", -1, 2, -1, "[uid USER...] [gid GROUP...]", d_control_allow),
 	FN("metrics", CFG_D_METRICS, 1, 1, "ADDR:PORT", d_metrics),
 	{ NULL, 0, V_FN, 0, 0, 0, 0, 0, NULL, NULL, false }
 };

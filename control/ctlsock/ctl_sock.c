@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "ctlsock/ctl_peer.h"
 #include "util/sl_clock.h"
 #include "util/sl_evloop.h"
 #include "util/sl_log.h"
@@ -229,28 +230,35 @@ static void on_accept(struct sl_evloop *l, int lfd, unsigned events, void *arg)
 
 	(void)events;
 	for (unsigned budget = 64; budget > 0; budget--) {
-		struct ucred cred;
-		socklen_t clen = sizeof(cred);
 		struct ctl_conn *c;
+		struct cfg *cf;
 		char msg[128];
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		uid_t uid = 0;
+		gid_t gid = 0;
+		pid_t pid = 0;
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), rc;
 
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				sl_warn("control socket: accept: %s", strerror(errno));
 			return;
 		}
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+		/* the file mode is the first gate, this is the one that cannot be
+		 * chmod'ed away; control_allow is read from the running config,
+		 * so a reload changes who may connect next */
+		cf = control_cfg_ref(s->ctl);
+		rc = ctl_peer_check(fd, cf, s->self_uid, &uid, &gid, &pid);
+		cfg_unref(cf);
+		if (rc == SL_ERROR) {
 			s->n.refused++;
 			refuse(fd, "cannot read peer credentials");
 			continue;
 		}
-		/* the file mode is the first gate, this is the one that cannot be chmod'ed away */
-		if (cred.uid != 0 && cred.uid != s->self_uid) {
+		if (rc != SL_OK) {
 			s->n.refused++;
-			sl_warn("control socket: refused pid %ld uid %u: not allowed", (long)cred.pid,
-				(unsigned)cred.uid);
-			snprintf(msg, sizeof(msg), "uid %u is not allowed on this socket", (unsigned)cred.uid);
+			sl_warn("control socket: refused pid %ld uid %u gid %u: not allowed (control_allow)",
+				(long)pid, (unsigned)uid, (unsigned)gid);
+			snprintf(msg, sizeof(msg), "uid %u is not allowed on this socket", (unsigned)uid);
 			refuse(fd, msg);
 			continue;
 		}
@@ -267,8 +275,8 @@ static void on_accept(struct sl_evloop *l, int lfd, unsigned events, void *arg)
 		}
 		c->s = s;
 		c->fd = fd;
-		c->uid = cred.uid;
-		c->pid = cred.pid;
+		c->uid = uid;
+		c->pid = pid;
 		c->last_ms = sl_clock_ms();
 		c->next = s->conns;
 		if (s->conns != NULL)
@@ -359,7 +367,15 @@ static int sock_listen(struct ctl_sock *s, const struct cfg *c)
 			return SL_ERROR;
 	}
 	s->bound = true;
-	if (chmod(s->path, c->control_mode) < 0 || listen(s->fd, 64) < 0)
+	if (chmod(s->path, c->control_mode) < 0)
+		return SL_ERROR;
+	if ((c->control_owner.id != CFG_ID_NONE || c->control_group.id != CFG_ID_NONE) &&
+	    chown(s->path, (uid_t)c->control_owner.id, (gid_t)c->control_group.id) < 0)
+		/* the socket stays ours alone: less reachable than asked, never more */
+		sl_warn("control socket %s: chown to %d:%d: %s", s->path,
+			c->control_owner.id == CFG_ID_NONE ? -1 : (int)c->control_owner.id,
+			c->control_group.id == CFG_ID_NONE ? -1 : (int)c->control_group.id, strerror(errno));
+	if (listen(s->fd, 64) < 0)
 		return SL_ERROR;
 	if (sl_evloop_add(s->loop, s->fd, SL_EV_READ, on_accept, s) < 0)
 		return SL_ERROR;

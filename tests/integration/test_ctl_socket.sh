@@ -14,7 +14,7 @@ SOCK=$T/control.sock
 start_capture cap "$CAP" || { bad start "capture backend did not start" "$T/cap.log"; finish; }
 {
 	# mode 0666: the file lets anyone connect, so a refusal is SO_PEERCRED's doing
-	sluice_common | sed "s|^control .*|control $SOCK mode 0666|"
+	sluice_common | sed "s|^control .*|control $SOCK mode 0666 owner root group 4242|"
 	echo "backend cap 127.0.0.1:$CAP xclient off"
 	echo "metrics 127.0.0.1:$MET"
 	echo "blocklist ip 127.0.0.66/32"
@@ -62,6 +62,8 @@ raw() { "$PY" "$T/raw.py" "$SOCK" "$1"; }
 # ---- socket file
 [ -S "$SOCK" ] && [ "$(stat -c %a "$SOCK")" = 666 ] && ok socket-mode ||
 	bad socket-mode "no socket or wrong mode: $(stat -c %a "$SOCK" 2>&1)" "$T/sluice.log"
+[ "$(stat -c %u:%g "$SOCK")" = 0:4242 ] && ok socket-owner ||
+	bad socket-owner "want 0:4242, got $(stat -c %u:%g "$SOCK" 2>&1)" "$T/sluice.log"
 
 # a second daemon on the same path does not steal the live socket
 SL_PORT2=$(free_port)
@@ -162,6 +164,42 @@ if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
 else
 	bad peer-uid-refused "no nobody user or no setpriv"
 fi
+# control_allow, read from the running config at each connect (a reload
+# changes who may come in): by uid, by primary gid, by a supplementary gid
+as() { local u=$1 g=$2; shift 2; setpriv --reuid="$u" --regid="$g" "$@"; }
+{ cat "$T/sluice.conf"; echo "control_allow uid 65000 gid 4243"; echo "control_allow gid 4244"; } >"$T/allow.conf"
+cp "$T/sluice.conf" "$T/sluice.conf.noallow"
+cp "$T/allow.conf" "$T/sluice.conf"
+ctl reload >"$T/allow-reload.out" 2>&1 || bad allow-reload "reload failed" "$T/allow-reload.out"
+sleep 0.5
+as 65000 65000 --clear-groups "$CTL" -s "$SOCK" --json status >"$T/allow-uid.json" 2>&1 &&
+	json peer-allowed-by-uid "$T/allow-uid.json" "r['ok'] and r['pid'] == $SL_PID" ||
+	bad peer-allowed-by-uid "uid 65000 refused" "$T/allow-uid.json" "$T/sluice.log"
+as 65001 4243 --clear-groups "$CTL" -s "$SOCK" --json version >"$T/allow-gid.json" 2>&1 &&
+	json peer-allowed-by-gid "$T/allow-gid.json" "r['protocol'] == 1" ||
+	bad peer-allowed-by-gid "primary gid 4243 refused" "$T/allow-gid.json" "$T/sluice.log"
+as 65002 65002 --groups=100,4244 "$CTL" -s "$SOCK" --json version >"$T/allow-sgid.json" 2>&1 &&
+	json peer-allowed-by-supplementary-gid "$T/allow-sgid.json" "r['protocol'] == 1" ||
+	bad peer-allowed-by-supplementary-gid "supplementary gid 4244 refused" "$T/allow-sgid.json" "$T/sluice.log"
+as 65003 65003 --groups=100,4245 "$CTL" -s "$SOCK" status >"$T/allow-no.out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q 'uid 65003 is not allowed on this socket' "$T/allow-no.out" &&
+	grep -q 'refused pid [0-9]* uid 65003 gid 65003' "$T/sluice.log"; then
+	ok peer-unlisted-refused
+else
+	bad peer-unlisted-refused "exit $rc" "$T/allow-no.out" "$T/sluice.log"
+fi
+# the raw protocol: one error line, then the close
+mkdir -m 1777 "$T/peer"
+as 65003 65003 --clear-groups "$PY" "$T/raw.py" "$SOCK" "$T/peer/raw.out" <<<"version" >"$T/allow-raw.err" 2>&1
+[ "$(cat "$T/peer/raw.out" 2>/dev/null)" = '{"ok":false,"error":"uid 65003 is not allowed on this socket"}' ] &&
+	ok peer-refused-raw || bad peer-refused-raw "unexpected reply" "$T/peer/raw.out" "$T/allow-raw.err"
+# and back: without the directive uid 65000 is refused again
+cp "$T/sluice.conf.noallow" "$T/sluice.conf"
+ctl reload >/dev/null 2>&1 || bad allow-reload "reload failed"
+sleep 0.5
+as 65000 65000 --clear-groups "$CTL" -s "$SOCK" status >/dev/null 2>&1 &&
+	bad peer-allow-reloaded "uid 65000 still allowed after the reload" || ok peer-allow-reloaded
 
 # ---- runtime block: 554 on the next session, gone after del
 if sw "$T/sw.pre" -li 127.0.0.77; then ok pre-block; else bad pre-block "clean client rejected" "$T/sw.pre"; fi

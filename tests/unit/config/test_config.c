@@ -39,14 +39,20 @@ static void sbuf_out(const char *s, size_t n, void *arg)
 	b->s[b->n] = '\0';
 }
 
-static char *dump_str(const struct cfg *c)
+static char *dump_flags(const struct cfg *c, unsigned flags)
 {
 	struct sbuf b = { NULL, 0, 0 };
 
-	cfg_dump(c, sbuf_out, &b);
+	cfg_dump_flags(c, flags, sbuf_out, &b);
 	if (b.s == NULL)
 		abort(); /* a dump is never empty */
 	return b.s;
+}
+
+/* What sluice -t prints: secrets masked. */
+static char *dump_str(const struct cfg *c)
+{
+	return dump_flags(c, 0);
 }
 
 static struct cfg *parse(const char *text, char *err, size_t errlen)
@@ -127,34 +133,61 @@ static int cfg_same(const struct cfg *a, const struct cfg *b)
 		SAME(lists[i].kind); SAME(lists[i].allow); SAME(lists[i].prefix.addr);
 		SAME(lists[i].prefix.len); SAME(lists[i].value); SAME(lists[i].reason);
 	}
+	SAME(redis_password_file);
 	SAME(tls_cert); SAME(tls_key); SAME(control_path); SAME(control_mode); SAME(metrics_addr);
+	SAME(control_owner); SAME(control_group); SAME(nallow_uids); SAME(nallow_gids);
+	for (i = 0; i < a->nallow_uids; i++)
+		SAME(allow_uids[i]);
+	for (i = 0; i < a->nallow_gids; i++)
+		SAME(allow_gids[i]);
 #undef SAME
 	return 1;
 }
 
-/* round_trip - the dump of c parses back to the same config and the same dump. */
+/*
+ * round_trip - the dump of c with its secrets parses back to the same config
+ * and the same dump; the masked dump (sluice -t) parses too, to the same
+ * config but for an inline password, and prints the same again.
+ */
 static void round_trip(const struct cfg *c, const char *what)
 {
 	char err[512];
-	char *d1 = dump_str(c), *d2;
-	struct cfg *c2 = cfg_parse_string("dump", d1, strlen(d1), err, sizeof(err));
+	char *d1 = dump_flags(c, CFG_DUMP_SECRETS), *d2, *m1, *m2;
+	struct cfg *c2 = cfg_parse_string("dump", d1, strlen(d1), err, sizeof(err)), *c3;
 
 	if (c2 == NULL)
 		fprintf(stderr, "\n%s: dump does not parse: %s\n%s", what, err, d1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c2);
 	CU_ASSERT_TRUE(cfg_same(c, c2));
-	d2 = dump_str(c2);
+	d2 = dump_flags(c2, CFG_DUMP_SECRETS);
 	CU_ASSERT_STRING_EQUAL(d1, d2);
+
+	m1 = dump_str(c);
+	c3 = cfg_parse_string("masked", m1, strlen(m1), err, sizeof(err));
+	if (c3 == NULL)
+		fprintf(stderr, "\n%s: masked dump does not parse: %s\n%s", what, err, m1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c3);
+	if (c->redis_password[0] != '\0' && c->redis_password_file[0] == '\0') {
+		CU_ASSERT_STRING_EQUAL(c3->redis_password, CFG_SECRET_MASK);
+		CU_ASSERT_PTR_NULL(strstr(m1, c->redis_password));
+		memcpy(c3->redis_password, c->redis_password, sizeof(c3->redis_password));
+	}
+	CU_ASSERT_TRUE(cfg_same(c, c3));
+	m2 = dump_str(c3);
+	CU_ASSERT_STRING_EQUAL(m1, m2);
 	free(d1);
 	free(d2);
+	free(m1);
+	free(m2);
 	cfg_unref(c2);
+	cfg_unref(c3);
 }
 
 /* ---- golden files: tests/data/config/NAME.in -> NAME.ref ----------------- */
 
 static const char *const golden[] = {
 	"minimal", "process", "dpdk", "smtp", "derived", "relay", "limits", "lists",
-	"policy_unix", "policy_redis", "syntax", "many_domains", NULL
+	"policy_unix", "policy_redis", "syntax", "many_domains", "control", NULL
 };
 
 static void test_golden(void)
@@ -387,6 +420,29 @@ static const struct err_case err_cases[] = {
 	{ "tls cert /a.pem cert /b.pem\n" OK_TAIL, "t.conf:1: option 'cert' given twice" },
 	{ "tls cert /a.pem\n" OK_TAIL, "t.conf:1: 'tls' needs cert PATH key PATH" },
 	{ "control /run/s.sock mode 0888\n" OK_TAIL, "t.conf:1: bad value '0888' for 'mode': expected an octal mode like 0660" },
+	{ "control /run/s.sock owner no-such-user-h4\n" OK_TAIL,
+	  "t.conf:1: no user 'no-such-user-h4' for 'owner'" },
+	{ "control /run/s.sock group no-such-group-h4\n" OK_TAIL,
+	  "t.conf:1: no group 'no-such-group-h4' for 'group'" },
+	{ "control /run/s.sock owner 4294967295\n" OK_TAIL,
+	  "t.conf:1: bad value '4294967295' for 'owner': expected a user name or uid" },
+	{ "control /run/s.sock group a/b\n" OK_TAIL,
+	  "t.conf:1: bad value 'a/b' for 'group': expected a group name or gid" },
+	{ "control_allow 1000 2\n" OK_TAIL,
+	  "t.conf:1: 'control_allow' needs uid or gid before '1000' (control_allow uid 0 1000 gid adm)" },
+	{ "control_allow uid\n" OK_TAIL, "t.conf:1: 'control_allow' needs [uid USER...] [gid GROUP...]" },
+	{ "control_allow uid gid 4\n" OK_TAIL, "t.conf:1: 'uid' needs at least one value" },
+	{ "control_allow uid 5 gid\n" OK_TAIL, "t.conf:1: 'gid' needs at least one value" },
+	{ "control_allow uid 5 root 5\n" OK_TAIL, "t.conf:1: uid 5 is already allowed" },
+	{ "control_allow uid 0\ncontrol_allow uid root\n" OK_TAIL, "t.conf:2: uid root is already allowed" },
+	{ "control_allow gid no-such-group-h4\n" OK_TAIL, "t.conf:1: no group 'no-such-group-h4' for 'gid'" },
+	{ "control_allow uid -1\n" OK_TAIL, "t.conf:1: bad value '-1' for 'uid': expected a user name or uid" },
+	{ "policy redis 127.0.0.1:6379 password x password_file /p\n" OK_TAIL,
+	  "t.conf:1: 'password' and 'password_file' together: give one" },
+	{ "policy redis 127.0.0.1:6379 password_file /nonexistent/redis.pass\n" OK_TAIL,
+	  "t.conf:1: password_file /nonexistent/redis.pass: No such file or directory" },
+	{ "policy redis 127.0.0.1:6379 password_file /\n" OK_TAIL,
+	  "t.conf:1: password_file /: not a regular file" },
 	{ "metrics 127.0.0.1:0\n" OK_TAIL,
 	  "t.conf:1: bad value '127.0.0.1:0' for 'metrics': expected ADDR:PORT (e.g. 192.0.2.1:25, [2001:db8::1]:25)" },
 	{ "max_sessions 100\nstress_sessions 200\n" OK_TAIL, "t.conf:2: stress_sessions 200 is above max_sessions 100" },
@@ -724,6 +780,95 @@ static void test_lists(void)
 	cfg_unref(c);
 }
 
+/* Peers of the control socket: names and numbers, kept as written. */
+static void test_control_peers(void)
+{
+	char err[512];
+	struct cfg *c = parse("control /run/x.sock mode 0600 owner root group 0\n"
+			      "control_allow uid root 1999999\n"
+			      "control_allow gid 4242 uid 77 gid root\n" OK_TAIL, err, sizeof(err));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->control_mode, 0600);
+	CU_ASSERT_EQUAL(c->control_owner.id, 0);
+	CU_ASSERT_STRING_EQUAL(c->control_owner.name, "root");
+	CU_ASSERT_EQUAL(c->control_group.id, 0);
+	CU_ASSERT_STRING_EQUAL(c->control_group.name, "");
+	CU_ASSERT_EQUAL(c->nallow_uids, 3);
+	CU_ASSERT_EQUAL(c->allow_uids[0].id, 0);
+	CU_ASSERT_EQUAL(c->allow_uids[1].id, 1999999);
+	CU_ASSERT_EQUAL(c->allow_uids[2].id, 77);
+	CU_ASSERT_EQUAL(c->nallow_gids, 2);
+	CU_ASSERT_EQUAL(c->allow_gids[0].id, 4242);
+	CU_ASSERT_EQUAL(c->allow_gids[1].id, 0);
+	CU_ASSERT_STRING_EQUAL(c->allow_gids[1].name, "root");
+	round_trip(c, "control peers");
+	cfg_unref(c);
+
+	/* the defaults: no owner, no group, nobody listed */
+	c = parse(OK_TAIL, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->control_owner.id, CFG_ID_NONE);
+	CU_ASSERT_EQUAL(c->control_group.id, CFG_ID_NONE);
+	CU_ASSERT_EQUAL(c->nallow_uids + c->nallow_gids, 0);
+	cfg_unref(c);
+}
+
+/* The Redis password: masked in sluice -t, read from password_file. */
+static void test_redis_password(void)
+{
+	char err[512], path[] = "/tmp/sluice-test-pass.XXXXXX", text[512];
+	struct cfg *c;
+	char *d;
+	int fd;
+
+	c = parse("policy redis 127.0.0.1:6379 password s3cr3t-h4\n" OK_TAIL, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	d = dump_str(c);
+	CU_ASSERT_PTR_NULL(strstr(d, "s3cr3t-h4"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(d, "password " CFG_SECRET_MASK "\n"));
+	free(d);
+	d = dump_flags(c, CFG_DUMP_SECRETS);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d, "password s3cr3t-h4"));
+	free(d);
+	round_trip(c, "inline password");
+	cfg_unref(c);
+
+	/* from a file: first line, its newline dropped; the dump names the file */
+	fd = mkstemp(path);
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, "pa ss#word\n", 11), 11);
+	close(fd);
+	snprintf(text, sizeof(text), "policy redis 127.0.0.1:6379 password_file %s db 3\n" OK_TAIL, path);
+	c = parse(text, err, sizeof(err));
+	if (c == NULL)
+		fprintf(stderr, "\n%s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_STRING_EQUAL(c->redis_password, "pa ss#word");
+	CU_ASSERT_STRING_EQUAL(c->redis_password_file, path);
+	d = dump_str(c);
+	CU_ASSERT_PTR_NULL(strstr(d, "pa ss"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(d, "password_file "));
+	free(d);
+	round_trip(c, "password_file");
+	cfg_unref(c);
+
+	/* empty, two lines, too long */
+	static const char *const bad[] = { "", "\n", "a\nb\n",
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" };
+	for (unsigned i = 0; i < SL_ARRAY_SIZE(bad); i++) {
+		FILE *f = fopen(path, "w");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		fputs(bad[i], f);
+		fclose(f);
+		c = parse(text, err, sizeof(err));
+		CU_ASSERT_PTR_NULL(c);
+		cfg_unref(c);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "password_file"));
+	}
+	unlink(path);
+}
+
 static void test_names(void)
 {
 	CU_ASSERT_STRING_EQUAL(cfg_list_kind_name(CFG_LIST_IP), "ip");
@@ -808,6 +953,8 @@ void register_tests(void)
 		{ "limit defaults", test_limit_defaults },
 		{ "lists", test_lists },
 		{ "names", test_names },
+		{ "control socket peers", test_control_peers },
+		{ "redis password: masked, from a file", test_redis_password },
 		{ NULL, NULL }
 	};
 	static const struct test_case life[] = {
