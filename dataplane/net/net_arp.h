@@ -160,6 +160,25 @@ enum net_arp_res net_arp_resolve(struct net_arp_cache *c, uint32_t ip, void *pkt
 void net_arp_learn(struct net_arp_cache *c, uint32_t ip, const struct net_mac *mac,
 		   bool is_reply, bool create, uint64_t now);
 
+/*
+ * What one net_arp_learn call was told (its arguments), so that a cache on
+ * another lcore can learn it too: a reply to this lcore's request may reach
+ * any lcore of the port, and the one whose packets wait for it must hear of
+ * it (net_ctx.arp_learned, net_arp_learn_update). 12 bytes.
+ */
+struct net_arp_update {
+	uint32_t       ip;         /**< network order */
+	struct net_mac mac;
+	uint8_t        is_reply;
+	uint8_t        create;
+};
+
+/* net_arp_learn_update - net_arp_learn with the arguments of u (another lcore's learn). */
+static inline void net_arp_learn_update(struct net_arp_cache *c, const struct net_arp_update *u, uint64_t now)
+{
+	net_arp_learn(c, u->ip, &u->mac, u->is_reply != 0, u->create != 0, now);
+}
+
 /* net_arp_confirm - upper-layer proof of reachability (TCP saw new data ACKed, RFC 4861 7.3.1). */
 void net_arp_confirm(struct net_arp_cache *c, uint32_t ip, uint64_t now);
 

@@ -87,9 +87,16 @@ static enum net_drop arp_input(struct net_ctx *nc, const uint8_t *p, size_t len,
 		return net_mac_equal(ai.sha, &ifp->mac) ? NET_DROP_NOT_FOR_US : NET_DROP_ARP_CONFLICT;
 	for_us = ai.tpa == ifp->ip4;
 	/* spa 0 is an RFC 5227 probe: nothing to learn, but a request for us is answered */
-	if (ai.spa != 0)
-		net_arp_learn(nc->arp, ai.spa, ai.sha, for_us && ai.op == NET_ARP_OP_REPLY, for_us,
-			      nc->now_ms);
+	if (ai.spa != 0) {
+		struct net_arp_update u = {
+			.ip = ai.spa, .mac = *ai.sha, .is_reply = for_us && ai.op == NET_ARP_OP_REPLY,
+			.create = for_us,
+		};
+
+		net_arp_learn_update(nc->arp, &u, nc->now_ms);
+		if (nc->arp_learned != NULL)
+			nc->arp_learned(nc->tx_ctx, &u);
+	}
 	if (!for_us)
 		return NET_DROP_NOT_FOR_US;
 	if (ai.op == NET_ARP_OP_REPLY) {

@@ -27,6 +27,10 @@ struct net_tx_ops {
  * Everything net_input needs, one per (lcore, port): the port's shared
  * read-only config, this lcore's ARP cache and counters, the provider.
  * now_ms is the lcore's clock, set once per RX burst (no clock read per packet).
+ * arp_learned (optional, ctx tx_ctx): told what a received ARP packet taught
+ * arp, after it learned it, so that the port layer gives the same update to
+ * the caches of its other lcores (net_arp_learn_update), which never call
+ * it back: one lcore's learn reaches each other cache once.
  */
 struct net_ctx {
 	const struct net_if     *ifp;
@@ -35,6 +39,7 @@ struct net_ctx {
 	const struct net_tx_ops *tx;
 	void                    *tx_ctx;
 	uint64_t                 now_ms;
+	void                   (*arp_learned)(void *ctx, const struct net_arp_update *u);
 };
 
 /* rx_flags: what the NIC verified (DPDK: RTE_MBUF_F_RX_IP_CKSUM_GOOD / _L4_CKSUM_GOOD).
@@ -62,7 +67,7 @@ struct net_rx {
 
 /*
  * net_input - classify one received frame[0..len) and do the L2/L3 work:
- *  - ARP: learn the sender, answer requests for our address;
+ *  - ARP: learn the sender (and tell nc->arp_learned), answer requests for our address;
  *  - IPv4 to us: ICMP echo request -> echo reply; TCP -> NET_RX_TCP once the
  *    checksum is verified (skipped with NET_RX_L4_CSUM_GOOD);
  *  - everything else: NET_RX_DROP with its reason.

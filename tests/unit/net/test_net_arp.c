@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "net/net_arp.h"
+#include "net/net_input.h"
 #include "net/net_ipv4.h"
 #include "test.h"
 #include "util/sl_status.h"
@@ -229,6 +230,114 @@ static void test_resolve_queue_bound(void)
 	CU_ASSERT_EQUAL(net_arp_resolve(&cache, gw, NULL, &m, 1300), NET_ARP_HIT);
 }
 
+/* ---- one lcore's learn, given to another lcore's cache (net_ctx.arp_learned) ---- */
+
+static struct net_arp_update shared[4];
+static unsigned nshared;
+
+static void rec_learned(void *ctx, const struct net_arp_update *u)
+{
+	(void)ctx;
+	if (nshared < 4)
+		shared[nshared] = *u;
+	nshared++;
+}
+
+static uint8_t txbuf[128];
+static size_t txlen;
+
+static uint8_t *t_alloc(void *ctx, size_t len, void **hdl)
+{
+	(void)ctx;
+	*hdl = txbuf;
+	return len <= sizeof(txbuf) ? txbuf : NULL;
+}
+
+static void t_send(void *ctx, void *hdl, size_t len)
+{
+	(void)ctx, (void)hdl;
+	txlen = len;
+}
+
+static const struct net_tx_ops t_tx = { t_alloc, t_send };
+
+/*
+ * Cache `other` (another lcore) has packets waiting for the gateway; the
+ * reply reaches `cache` through net_input. The hook hears the learn exactly
+ * as net_arp_learn got it; applied to `other`, its queue leaves with the
+ * MAC. A request for us is shared too (create: we were its target), a
+ * frame about others only as an update (create false), a probe (spa 0) not.
+ */
+static void test_learn_shared(void)
+{
+	static struct net_arp_entry tab2[64];
+	static struct net_arp_cache other;
+	struct net_arp_cfg cfg;
+	struct net_if ifp;
+	struct net_ctx nc;
+	struct net_rx rx;
+	struct net_arp_info req = { .op = NET_ARP_OP_REQUEST, .sha = &our_mac, .spa = 0 };
+	struct net_if gw_if;
+	struct sl_addr a;
+	uint8_t f[64];
+	uint32_t gw = ip4(198, 18, 0, 254);
+	struct net_mac m;
+	const struct net_arp_entry *e;
+
+	cache_setup(64, 4);
+	net_arp_cfg_default(&cfg);
+	CU_ASSERT_FATAL(net_arp_cache_init(&other, tab2, 64, &cfg, &rec_ops, &st) == SL_OK);
+	setup_if(&ifp);
+	nshared = 0;
+	nc = (struct net_ctx){ .ifp = &ifp, .arp = &cache, .stats = &st, .tx = &t_tx, .now_ms = 500,
+			       .arp_learned = rec_learned };
+	/* the other lcore asked: two packets wait there */
+	CU_ASSERT_EQUAL(net_arp_resolve(&other, gw, &pkts[0], &m, 400), NET_ARP_QUEUED);
+	CU_ASSERT_EQUAL(net_arp_resolve(&other, gw, &pkts[1], &m, 401), NET_ARP_QUEUED);
+	/* the gateway's reply to us, received by this lcore */
+	net_if_init(&gw_if, 0, &peer_mac);
+	sl_addr_parse("198.18.0.254", &a, false);
+	CU_ASSERT_FATAL(net_if_set_ipv4(&gw_if, &a, 24, NULL) == SL_OK);
+	memcpy(&req.spa, &ifp.ip4, 4);
+	CU_ASSERT_EQUAL(net_arp_build_reply(f, &gw_if, &req), 60);
+	CU_ASSERT_EQUAL(net_input(&nc, f, 60, 0, &rx), NET_RX_DONE);
+	CU_ASSERT_EQUAL_FATAL(nshared, 1);
+	CU_ASSERT_EQUAL(shared[0].ip, gw);
+	CU_ASSERT_TRUE(net_mac_equal(&shared[0].mac, &peer_mac));
+	CU_ASSERT_EQUAL(shared[0].is_reply, 1);
+	CU_ASSERT_EQUAL(shared[0].create, 1);
+	/* this lcore never asked: a new entry, STALE (unsolicited, RFC 4861 7.2.3) */
+	e = net_arp_lookup(&cache, gw);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_EQUAL(e->state, NET_NEIGH_STALE);
+	/* nothing left the other cache until it applies the update */
+	CU_ASSERT_EQUAL(R.norder, 0);
+	net_arp_learn_update(&other, &shared[0], 510);
+	CU_ASSERT_EQUAL(R.norder, 2);
+	CU_ASSERT_EQUAL(R.order[0], 0);
+	CU_ASSERT_EQUAL(R.order[1], 1);
+	CU_ASSERT_TRUE(net_mac_equal(&R.sent_mac[1], &peer_mac));
+	check_once(0, 2);
+	e = net_arp_lookup(&other, gw);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_EQUAL(e->state, NET_NEIGH_REACHABLE);
+	CU_ASSERT_EQUAL(net_arp_resolve(&other, gw, NULL, &m, 520), NET_ARP_HIT);
+
+	/* a gratuitous announcement of another host: shared as an update only */
+	CU_ASSERT_EQUAL(net_arp_build_gratuitous(f, &gw_if), 60);
+	CU_ASSERT_EQUAL(net_input(&nc, f, 60, 0, &rx), NET_RX_DROP);   /* not for us */
+	CU_ASSERT_EQUAL_FATAL(nshared, 2);
+	CU_ASSERT_EQUAL(shared[1].is_reply, 0);
+	CU_ASSERT_EQUAL(shared[1].create, 0);
+	/* a probe (sender 0.0.0.0) teaches nothing, so nothing is shared */
+	gw_if.ip4 = 0;
+	memcpy(&req.spa, &ifp.ip4, 4);
+	net_arp_build_request(f, &gw_if, ifp.ip4);
+	CU_ASSERT_EQUAL(net_input(&nc, f, 60, 0, &rx), NET_RX_DONE);   /* answered */
+	CU_ASSERT_EQUAL(nshared, 2);
+	CU_ASSERT(txlen > 0);
+}
+
 static void test_incomplete_expiry(void)
 {
 	uint32_t h = ip4(198, 18, 0, 9);
@@ -403,6 +512,7 @@ void register_tests(void)
 		{ "mac_change", test_mac_change },
 		{ "table_full_and_flush", test_table_full },
 		{ "many_hosts", test_many_hosts },
+		{ "learn_shared_with_another_cache", test_learn_shared },
 		{ NULL, NULL },
 	};
 	test_suite("net_arp_packets", pkt_cases);
