@@ -9,6 +9,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_ring.h>
 
 #include "dpdk/dpdk.h"
 #include "dpdk/dpdk_stats.h"
@@ -26,6 +27,8 @@
 #define DPDK_POOL_CACHE   256                /**< per-lcore mempool cache */
 #define DPDK_ARP_ENTRIES  1024               /**< neighbour cache per (lcore, port): 64 KB */
 #define DPDK_ARP_TICK_MS  100
+#define DPDK_HO_RING      1024               /**< frames per (from, to) hand-over ring */
+#define DPDK_ARP_RING     256                /**< ARP updates waiting for one lcore */
 
 /* One port, configured by the main thread, then read-only for the workers. */
 struct dpdk_port {
@@ -45,6 +48,20 @@ struct dpdk_port {
 struct dpdk_txq {
 	uint16_t         n;
 	struct rte_mbuf *m[DPDK_TXQ_MAX];
+};
+
+/* Frames for one other lcore, gathered during the RX bursts, enqueued once after them. */
+struct dpdk_ho_buf {
+	struct rte_ring *ring;   /**< the owner's hand-over ring from us (it frees the ring) */
+	uint16_t         n;
+	struct rte_mbuf *m[DPDK_BURST];
+};
+
+/* One lcore's ARP learn for another lcore's cache of the same port (an element of its arp_in). */
+struct dpdk_arp_msg {
+	struct net_arp_update u;
+	uint8_t               port;     /**< index in lc->ports */
+	uint8_t               pad[3];
 };
 
 struct dpdk_lcore;
@@ -92,6 +109,18 @@ struct dpdk_lcore {
 	unsigned            nports;
 	const struct dpdk_hooks *hooks;   /**< NULL: no transport, TCP segments are counted and freed */
 	void               *tp;           /**< the transport's per-lcore state (struct dpdk_tp) */
+	/*
+	 * Flow hand-over (more than one worker): a TCP segment is processed
+	 * only by the lcore that owns its flow (port->steer), so each session
+	 * lives on one lcore whatever queue its packets reach. ho_in[w] is the
+	 * SP/SC ring from worker w (NULL for ourselves), ho_out[w] our frames
+	 * for it; arp_in takes the other lcores' ARP learns (multi-producer).
+	 */
+	unsigned            nworkers;
+	struct dpdk_lcore *const *peers;  /**< every worker by index (dp->lcores), for their arp_in */
+	struct rte_ring    *arp_in;
+	struct dpdk_ho_buf *ho_out;       /**< [nworkers], on our node */
+	struct rte_ring    *ho_in[DPDK_WORKER_MAX];
 	struct dpdk_stats   st __rte_cache_aligned;
 	struct dpdk_lcore_port ports[DPDK_PORT_MAX];
 } __rte_cache_aligned;

@@ -80,6 +80,8 @@ int dpdk_dp_create(struct dpdk_dp **dpp, const struct cfg_dpdk *cd, char *err, s
 	for (unsigned w = 0; w < dp->nworkers; w++)
 		if (dpdk_lcore_bind(dp, dp->lcores[w], err, errlen) != SL_OK)
 			goto fail;
+	if (dpdk_lcore_link(dp, err, errlen) != SL_OK)
+		goto fail;
 	*dpp = dp;
 	return SL_OK;
 fail:

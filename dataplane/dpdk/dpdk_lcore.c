@@ -1,10 +1,12 @@
 /* dpdk_lcore.c - the per-lcore run-to-completion loop: RX burst, net_input, buffered TX burst, ARP timers. */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
@@ -12,6 +14,7 @@
 #include <rte_prefetch.h>
 
 #include "dpdk/dpdk_lcore.h"
+#include "net/net_ipv4.h"
 #include "util/sl_log.h"
 #include "util/sl_status.h"
 
@@ -151,6 +154,28 @@ static void neigh_free(void *ctx, void *pkt)
 	rte_pktmbuf_free(pkt);
 }
 
+/*
+ * net_ctx.arp_learned with more than one worker: what this lcore's cache
+ * learned goes to every other lcore's cache of the port, so a reply to one
+ * lcore's request is heard there whichever queue it reached (the waiting
+ * packets leave from the lcore that queued them, when it applies the
+ * update). A full ring loses the update for that lcore: counted; its
+ * INCOMPLETE entry asks again after retrans_ms.
+ */
+static void arp_share(void *ctx, const struct net_arp_update *u)
+{
+	struct dpdk_lcore_port *lp = ctx;
+	struct dpdk_lcore *lc = lp->lc;
+	struct dpdk_arp_msg msg = { .u = *u, .port = (uint8_t)(lp - lc->ports) };
+
+	for (unsigned w = 0; w < lc->nworkers; w++) {
+		if (w == lc->idx)
+			continue;
+		if (rte_ring_mp_enqueue_elem(lc->peers[w]->arp_in, &msg, sizeof(msg)) != 0)
+			lc->st.arp_share_drop++;
+	}
+}
+
 /* ---- set-up ---- */
 
 struct dpdk_lcore *dpdk_lcore_alloc(struct dpdk_dp *dp, unsigned lcore_id, unsigned idx,
@@ -217,10 +242,68 @@ int dpdk_lcore_bind(struct dpdk_dp *dp, struct dpdk_lcore *lc, char *err, size_t
 	return SL_OK;
 }
 
+int dpdk_lcore_link(struct dpdk_dp *dp, char *err, size_t errlen)
+{
+	char name[RTE_RING_NAMESIZE];
+
+	if (dp->nworkers < 2)
+		return SL_OK;
+	/* each lcore makes (and frees) the rings it consumes, on its own node */
+	for (unsigned to = 0; to < dp->nworkers; to++) {
+		struct dpdk_lcore *lc = dp->lcores[to];
+
+		lc->nworkers = dp->nworkers;
+		lc->peers = (struct dpdk_lcore *const *)dp->lcores;
+		lc->ho_out = rte_zmalloc_socket("sl_ho_out", dp->nworkers * sizeof(*lc->ho_out),
+						RTE_CACHE_LINE_SIZE, lc->socket);
+		snprintf(name, sizeof(name), "sl_arp_%u", to);
+		lc->arp_in = rte_ring_create_elem(name, sizeof(struct dpdk_arp_msg), DPDK_ARP_RING, lc->socket,
+						  RING_F_SC_DEQ);
+		if (lc->ho_out == NULL || lc->arp_in == NULL)
+			goto nomem;
+		for (unsigned from = 0; from < dp->nworkers; from++) {
+			if (from == to)
+				continue;
+			snprintf(name, sizeof(name), "sl_ho_%u_%u", from, to);
+			lc->ho_in[from] = rte_ring_create(name, DPDK_HO_RING, lc->socket,
+							  RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (lc->ho_in[from] == NULL)
+				goto nomem;
+		}
+	}
+	for (unsigned from = 0; from < dp->nworkers; from++)
+		for (unsigned to = 0; to < dp->nworkers; to++)
+			dp->lcores[from]->ho_out[to].ring = dp->lcores[to]->ho_in[from];
+	for (unsigned w = 0; w < dp->nworkers; w++)
+		for (unsigned i = 0; i < dp->lcores[w]->nports; i++)
+			dp->lcores[w]->ports[i].nc.arp_learned = arp_share;
+	return SL_OK;
+nomem:
+	set_err(err, errlen, "dpdk: no memory for the hand-over rings of %u workers (%u frames each, "
+		"%u ARP updates): %s; give EAL more memory (-m)", dp->nworkers, DPDK_HO_RING, DPDK_ARP_RING,
+		rte_strerror(rte_errno));
+	return SL_ERROR;
+}
+
 void dpdk_lcore_free(struct dpdk_lcore *lc)
 {
 	if (lc == NULL)
 		return;
+	/* frames still on their way between lcores: ours to free now */
+	for (unsigned w = 0; w < DPDK_WORKER_MAX; w++) {
+		struct rte_mbuf *m;
+
+		if (lc->ho_in[w] == NULL)
+			continue;
+		while (rte_ring_sc_dequeue(lc->ho_in[w], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(lc->ho_in[w]);
+	}
+	for (unsigned w = 0; lc->ho_out != NULL && w < lc->nworkers; w++)
+		for (uint16_t k = 0; k < lc->ho_out[w].n; k++)
+			rte_pktmbuf_free(lc->ho_out[w].m[k]);
+	rte_free(lc->ho_out);
+	rte_ring_free(lc->arp_in);
 	for (unsigned i = 0; i < lc->nports; i++) {
 		struct dpdk_lcore_port *lp = &lc->ports[i];
 
@@ -258,8 +341,6 @@ static inline void rx_one(struct dpdk_lcore_port *lp, struct rte_mbuf *m)
 	struct net_rx rx;
 	enum net_verdict v;
 
-	st->rx_pkts++;
-	st->rx_bytes += rte_pktmbuf_pkt_len(m);
 	if (unlikely(m->nb_segs != 1)) {
 		/* net_input reads one contiguous frame; MTU-sized frames fit one default mbuf */
 		st->rx_nonlinear++;
@@ -284,6 +365,131 @@ static inline void rx_one(struct dpdk_lcore_port *lp, struct rte_mbuf *m)
 		return;
 	}
 	rte_pktmbuf_free(m);
+}
+
+/* ---- flow hand-over between lcores ---- */
+
+/*
+ * The worker that owns the flow of frame m: a TCP/IPv4 segment to our
+ * address, whose 4-tuple the port's steering maps to a worker (the same
+ * function for every lcore, symmetric in the two directions). -1 for the
+ * rest (ARP, ICMP, fragments, frames for others, garbage): the lcore that
+ * received it handles it, and net_input counts what it drops. Reads only
+ * the headers the prefetch brought in; checks nothing net_input checks.
+ */
+static inline int flow_owner(const struct dpdk_lcore_port *lp, const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = rte_pktmbuf_data_len(m), l3 = NET_ETH_HLEN, ihl;
+	struct dpdk_steer_tuple t;
+	uint16_t type;
+	const uint8_t *ip;
+
+	if (unlikely(len < NET_ETH_HLEN + 4))
+		return -1;
+	type = (uint16_t)(p[12] << 8 | p[13]);
+	if (type == NET_ETHERTYPE_VLAN || type == NET_ETHERTYPE_QINQ) {
+		l3 += NET_ETH_VLAN_HLEN;
+		type = (uint16_t)(p[16] << 8 | p[17]);
+	}
+	if (unlikely(type != NET_ETHERTYPE_IPV4 || len < l3 + 20))
+		return -1;
+	ip = p + l3;
+	ihl = (uint32_t)(ip[0] & 0x0f) * 4;
+	/* version 4, a header that holds, TCP, neither a fragment nor the first of several */
+	if (unlikely((ip[0] >> 4) != 4 || ihl < 20 || len < l3 + ihl + 4 || ip[9] != NET_IPPROTO_TCP ||
+		     ((ip[6] & 0x3f) | ip[7]) != 0))
+		return -1;
+	memcpy(&t.src, ip + 12, 4);
+	memcpy(&t.dst, ip + 16, 4);
+	if (unlikely(t.dst != lp->port->ifp.ip4))
+		return -1;
+	t.sport = (uint16_t)(ip[ihl] << 8 | ip[ihl + 1]);
+	t.dport = (uint16_t)(ip[ihl + 2] << 8 | ip[ihl + 3]);
+	return (int)dpdk_steer_owner(&lp->port->steer, &t);
+}
+
+/* Enqueue what waits for worker w; what its ring cannot take is dropped (TCP sends it again). */
+static void ho_flush_one(struct dpdk_lcore *lc, struct dpdk_ho_buf *b)
+{
+	unsigned sent;
+
+	if (b->n == 0)
+		return;
+	sent = rte_ring_sp_enqueue_burst(b->ring, (void *const *)b->m, b->n, NULL);
+	lc->st.ho_out += sent;
+	for (unsigned k = sent; k < b->n; k++) {
+		lc->st.ho_drop++;
+		rte_pktmbuf_free(b->m[k]);
+	}
+	b->n = 0;
+}
+
+static void ho_flush(struct dpdk_lcore *lc)
+{
+	for (unsigned w = 0; w < lc->nworkers; w++)
+		ho_flush_one(lc, &lc->ho_out[w]);
+}
+
+/* Frame m, received on lp, belongs to worker w: it goes there with its port. Owns m after. */
+static inline void ho_put(struct dpdk_lcore *lc, const struct dpdk_lcore_port *lp, unsigned w,
+			  struct rte_mbuf *m)
+{
+	struct dpdk_ho_buf *b = &lc->ho_out[w];
+
+	m->port = lp->port_id;   /* the ring PMD leaves it unset; the owner needs it */
+	if (unlikely(b->n == DPDK_BURST))
+		ho_flush_one(lc, b);
+	b->m[b->n++] = m;
+}
+
+static inline struct dpdk_lcore_port *port_of(struct dpdk_lcore *lc, uint16_t port_id)
+{
+	for (unsigned i = 0; i < lc->nports; i++)
+		if (lc->ports[i].port_id == port_id)
+			return &lc->ports[i];
+	return NULL;
+}
+
+/*
+ * What the other lcores handed us: frames of our flows (processed as if
+ * our queue had received them), and their ARP learns (applied to our
+ * caches, which sends what waited here for those neighbours). A burst per
+ * ring per iteration; the rings hold the rest. True when there was any.
+ */
+static bool ho_drain(struct dpdk_lcore *lc, uint64_t now_ms)
+{
+	struct rte_mbuf *pkts[DPDK_BURST];
+	struct dpdk_arp_msg am[DPDK_BURST];
+	bool any = false;
+	unsigned n;
+
+	for (unsigned w = 0; w < lc->nworkers; w++) {
+		if (lc->ho_in[w] == NULL)
+			continue;
+		n = rte_ring_sc_dequeue_burst(lc->ho_in[w], (void **)pkts, DPDK_BURST, NULL);
+		if (n == 0)
+			continue;
+		any = true;
+		lc->st.ho_in += n;
+		for (unsigned k = 0; k < n; k++) {
+			struct dpdk_lcore_port *lp = port_of(lc, pkts[k]->port);
+
+			if (k + 1 < n)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 1], void *));
+			if (unlikely(lp == NULL)) {
+				rte_pktmbuf_free(pkts[k]);
+				continue;
+			}
+			lp->nc.now_ms = now_ms;
+			rx_one(lp, pkts[k]);
+		}
+	}
+	n = rte_ring_sc_dequeue_burst_elem(lc->arp_in, am, sizeof(am[0]), DPDK_BURST, NULL);
+	for (unsigned k = 0; k < n; k++)
+		if (am[k].port < lc->nports)
+			net_arp_learn_update(&lc->ports[am[k].port].arp, &am[k].u, now_ms);
+	return any || n > 0;
 }
 
 static void loop_start(struct dpdk_lcore *lc)
@@ -317,6 +523,9 @@ int dpdk_lcore_main(void *arg)
 		uint64_t t1, now_ms = t0 / lc->tsc_per_ms;
 		bool work = false;
 
+		/* our flows that reached other lcores' queues first: they were received earlier */
+		if (lc->nworkers > 1 && ho_drain(lc, now_ms))
+			work = true;
 		for (unsigned i = 0; i < lc->nports; i++) {
 			struct dpdk_lcore_port *lp = &lc->ports[i];
 			uint16_t n = rte_eth_rx_burst(lp->port_id, lp->queue_id, pkts, DPDK_BURST);
@@ -326,11 +535,25 @@ int dpdk_lcore_main(void *arg)
 			work = true;
 			lp->nc.now_ms = now_ms;   /* one clock read per burst, not per packet */
 			for (uint16_t k = 0; k < n; k++) {
+				struct rte_mbuf *m = pkts[k];
+
 				if (k + 1 < n)
 					rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 1], void *));
-				rx_one(lp, pkts[k]);
+				lc->st.rx_pkts++;
+				lc->st.rx_bytes += rte_pktmbuf_pkt_len(m);
+				if (lc->nworkers > 1) {
+					int w = flow_owner(lp, m);
+
+					if (w >= 0 && (unsigned)w != lc->idx) {
+						ho_put(lc, lp, (unsigned)w, m);
+						continue;
+					}
+				}
+				rx_one(lp, m);
 			}
 		}
+		if (lc->nworkers > 1)
+			ho_flush(lc);
 		/* the transport: TCP and session timers, control ring, deferred session work */
 		if (lc->hooks != NULL && lc->hooks->poll(lc, now_ms))
 			work = true;
@@ -364,6 +587,12 @@ int dpdk_lcore_main(void *arg)
 	}
 	for (unsigned i = 0; i < lc->nports; i++)
 		txq_flush_all(&lc->ports[i]);
-	sl_info("dpdk: worker %u on lcore %u stops", lc->idx, lc->lcore_id);
+	if (lc->nworkers > 1)
+		sl_info("dpdk: worker %u on lcore %u stops: rx %" PRIu64 " tx %" PRIu64 ", handed over %" PRIu64
+			" to other lcores (%" PRIu64 " dropped: ring full), %" PRIu64 " from them, ARP updates "
+			"lost %" PRIu64, lc->idx, lc->lcore_id, lc->st.rx_pkts, lc->st.tx_pkts, lc->st.ho_out,
+			lc->st.ho_drop, lc->st.ho_in, lc->st.arp_share_drop);
+	else
+		sl_info("dpdk: worker %u on lcore %u stops", lc->idx, lc->lcore_id);
 	return 0;
 }

@@ -16,6 +16,13 @@
 struct dpdk_lcore *dpdk_lcore_alloc(struct dpdk_dp *dp, unsigned lcore_id, unsigned idx,
 				    char *err, size_t errlen);
 int dpdk_lcore_bind(struct dpdk_dp *dp, struct dpdk_lcore *lc, char *err, size_t errlen);
+/*
+ * dpdk_lcore_link - once every worker is bound, with more than one worker:
+ * the hand-over rings between every pair of workers and each worker's ARP
+ * update ring, on the receiving worker's node. SL_OK, or SL_ERROR with err
+ * set (what was made is freed by dpdk_lcore_free).
+ */
+int dpdk_lcore_link(struct dpdk_dp *dp, char *err, size_t errlen);
 void dpdk_lcore_free(struct dpdk_lcore *lc);
 
 /* dpdk_lcore_tx - queue a built frame on lp for the next TX burst (counted); owns m after. */

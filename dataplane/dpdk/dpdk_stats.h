@@ -16,13 +16,17 @@ struct dpdk_dp;
  */
 struct dpdk_stats {
 	uint64_t lcore_id;
-	uint64_t rx_pkts;        /**< frames taken from the RX queues */
+	uint64_t rx_pkts;        /**< frames taken from our RX queues (net.rx_pkts: frames we processed) */
 	uint64_t rx_bytes;
 	uint64_t tx_pkts;        /**< frames the TX queues accepted */
 	uint64_t tx_bytes;
 	uint64_t tx_drop;        /**< frames built but freed: TX queue full, or left at stop */
 	uint64_t rx_nonlinear;   /**< multi-segment frames dropped (no scattered RX yet) */
 	uint64_t tcp_unhandled;  /**< NET_RX_TCP segments freed: the TCP layer is not plugged in yet */
+	uint64_t ho_out;         /**< frames handed to the lcore that owns their flow (hand-over ring) */
+	uint64_t ho_in;          /**< frames other lcores handed to us */
+	uint64_t ho_drop;        /**< frames for another lcore freed: its ring from us was full */
+	uint64_t arp_share_drop; /**< ARP learns another lcore missed: its update ring was full */
 	uint64_t loops;          /**< loop iterations */
 	uint64_t busy_cycles;    /**< TSC cycles of iterations that moved a packet */
 	uint64_t idle_cycles;    /**< TSC cycles of empty iterations */
