@@ -43,7 +43,7 @@
 #define DPDK_CLOSE_MS     5000u          /**< bound on a graceful close (flush, FIN, peer's FIN) */
 #define DPDK_WHEEL_SLOTS  8192u
 #define DPDK_RING_BURST   1024           /**< control messages taken per iteration */
-#define DPDK_TCP_CONNS    4096u          /**< TCBs per lcore at most (64 KiB send buffer each) */
+#define DPDK_TCP_CONNS_MIN 256u          /**< TCBs per lcore at least (tcb_count) */
 #define DPDK_GEN_BITS     28
 #define DPDK_SLOT_BITS    20
 #define DPDK_SLOT_NONE    UINT32_MAX
@@ -1138,6 +1138,22 @@ static void tp_free(struct dpdk_tp *tp)
 	free(tp);
 }
 
+/*
+ * TCBs per worker for nslots session slots: max_sessions is a per-worker
+ * bound (cfg.h; every lcore accepts up to it, as each kernel worker does),
+ * and a session holds two TCBs, its client and its backend leg. The slots
+ * already count the connections still closing after their session ended;
+ * the 64 are for 421 refusals in flight past max_sessions. The floor keeps
+ * a small config from starving those. Each TCB has its send buffer
+ * (tcp_config.snd_buf): memory reserved at start, touched only as used.
+ */
+static uint32_t tcb_count(uint64_t nslots)
+{
+	uint64_t n = 2 * nslots + 64;
+
+	return (uint32_t)(n < DPDK_TCP_CONNS_MIN ? DPDK_TCP_CONNS_MIN : n);
+}
+
 static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct cfg *c, struct control *ctl,
 			      struct backend_pool *pool, char *err, size_t errlen)
 {
@@ -1180,22 +1196,22 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 	tp->free_tail = tp->nslots - 1;
 
 	tcp_config_defaults(&tcfg);
-	/* two TCBs per session; capped: each has its send buffer (a later step sizes this from config) */
-	tcfg.max_conns = (uint32_t)SL_MIN(2 * n + 64, (uint64_t)DPDK_TCP_CONNS);
-	if (2 * (uint64_t)c->max_sessions + 64 > DPDK_TCP_CONNS)
-		sl_warn("dpdk worker %u: max_sessions %u needs %" PRIu64 " TCBs, the stack has %u for now: "
-			"past about %u sessions new SYNs are dropped instead of answered with 421",
-			lc->idx, c->max_sessions, 2 * (uint64_t)c->max_sessions + 64, tcfg.max_conns,
-			(tcfg.max_conns - 64) / 2);
+	tcfg.max_conns = tcb_count(n);
 	tcfg.mss = (uint16_t)(lc->nports > 0 ? lc->ports[0].port->ifp.mtu - 40 : 1460);
 	tcfg.key[0] = rte_rand();
 	tcfg.key[1] = rte_rand();
 	tp->st = tcp_stack_new(&tcfg, &dpdk_tcp_ops, tp, now);
 	if (tp->st == NULL) {
-		set_err(err, errlen, "dpdk worker %u: TCP stack of %u connections: no memory", lc->idx,
-			tcfg.max_conns);
+		set_err(err, errlen, "dpdk worker %u: a TCP stack of %u connections (max_sessions %u: two per "
+			"session and slack) with %u KiB of send buffer each, %.0f MiB: no memory; lower "
+			"max_sessions", lc->idx, tcfg.max_conns, c->max_sessions, tcfg.snd_buf / 1024,
+			(double)tcfg.max_conns * tcfg.snd_buf / (1024.0 * 1024.0));
 		goto fail;
 	}
+	if (lc->idx == 0)
+		sl_info("dpdk: per worker %u session slots, %u TCBs (send buffers reserve %.0f MiB, used as "
+			"they fill)", tp->nslots, tcfg.max_conns,
+			(double)tcfg.max_conns * tcfg.snd_buf / (1024.0 * 1024.0));
 	if (ctl != NULL) {
 		tp->port = control_port(ctl, lc->idx);
 		if (tp->port == NULL) {
@@ -1243,18 +1259,12 @@ int dpdk_tp_start(struct dpdk_dp *dp, struct cfg *c, struct control *ctl, struct
 		return SL_ERROR;
 	}
 	/*
-	 * Both legs of a session must reach the lcore that owns it. Until flow
-	 * steering lands (source ports chosen by Toeplitz hash, a hand-over ring
-	 * where the device has no RSS), a second worker would get half of the
-	 * backend replies: refuse, with the way out.
+	 * Several workers: both legs of a session reach the lcore that owns it.
+	 * A client flow's owner is its port's steering of the 4-tuple (the NIC
+	 * puts it there with RSS; otherwise the lcore that received it hands it
+	 * over, dpdk_lcore.c); a backend leg gets a source port whose reply the
+	 * same steering gives to the opening lcore (next_source_port).
 	 */
-	if (dp->nworkers > 1) {
-		set_err(err, errlen,
-			"dpdk transport: %u worker lcores, but sessions run on one worker until flow steering "
-			"is in (issue 3); give EAL two lcores (e.g. -l 0-1: the main one for control, one worker)",
-			dp->nworkers);
-		return SL_ERROR;
-	}
 	for (unsigned w = 0; w < dp->nworkers; w++) {
 		tps[w] = tp_new(dp, dp->lcores[w], c, ctl, pool, err, errlen);
 		if (tps[w] == NULL) {
