@@ -9,6 +9,9 @@
 # peer of our stack on each. The gateway end is alone in its namespace so no kernel
 # stack answers for 198.18.0.1. Health checks are off: they run on the control
 # thread over kernel sockets, which have no route in the gateway namespace.
+# Then a second sluice on the same veth with two worker lcores and af_packet
+# qpairs=2: the kernel's fan-out hash, not ours, picks each frame's queue, so
+# the hand-over ring between the lcores is what keeps every session on one.
 # Everything is removed in the EXIT trap, whatever happens. Exit 0 PASS, 1 FAIL, 77 SKIP.
 source "$(dirname "$0")/lib.sh"
 need_sluice
@@ -90,6 +93,7 @@ dpdk {
 	mbufs 16383
 }
 max_sessions  3
+message_size_limit 20000000
 relay_domains example.net .example.org
 greet_pause   0s
 shutdown_grace 5s
@@ -117,15 +121,19 @@ s = socket.create_connection((sys.argv[1], 25), timeout=2)
 sys.exit(0 if s.recv(512).startswith(b"220") else 1)
 PY
 }
+wait_greet() {
+	for _ in $(seq 30); do
+		greets
+		case $? in
+		0) return 0 ;;
+		2) return 1 ;;
+		esac
+		sleep 1
+	done
+	return 1
+}
 up=0
-for _ in $(seq 30); do
-	greets
-	case $? in
-	0) up=1; break ;;
-	2) break ;;
-	esac
-	sleep 1
-done
+wait_greet && up=1
 if [ $up -ne 1 ]; then
 	bad start "sluice (transport dpdk) did not greet on $GW:25" "$T/sluice.log"
 	finish
@@ -188,6 +196,7 @@ fi
 deliver 1048576 deliver-1m
 # past SL_TX_HIGH_WATER on the backend leg: the client's window is what slows it
 deliver 5242880 deliver-5m
+deliver 10485760 deliver-10m
 deliver 65536 pipeline-64k --pipeline
 
 # sluicectl stats reads the dpdk transport's counters (the control socket is a unix socket: no namespace needed)
@@ -305,4 +314,141 @@ if grep -q 'disconnect from \[198\.18\.0\.2\]:[0-9]* ehlo=1 mail=1 rcpt=1 data=1
 else
 	bad log-lines "no session or rejection log lines from the lcore" "$T/sluice.log"
 fi
+
+# ---- two worker lcores: af_packet with two queue pairs fans frames out by the
+# kernel's flow hash, not by our Toeplitz, so about half of each flow's frames
+# (and of the backend replies) reach the other lcore first and are handed over.
+# Three lcores on two CPUs: the main one (control) on CPU 0, both workers on CPU 1.
+sed -e "s/-l 0-1 /--lcores=0@0,1@1,2@1 /" -e "s/sl_smtp_$$/sl_smtp2_$$/" -e "s/qdisc_bypass=1\"/qdisc_bypass=1,qpairs=2\"/" \
+	-e "s/^max_sessions .*/max_sessions  50/" -e "s#control.sock#control2.sock#" "$T/sluice.conf" >"$T/sluice2.conf"
+ip netns exec "$NS_G" "$SLUICE" -c "$T/sluice2.conf" 2>"$T/sluice2.log" &
+SL_PID=$!
+track_pid "$SL_PID"
+if ! wait_greet || ! grep -q 'worker 1 on lcore 2' "$T/sluice2.log"; then
+	bad two-workers-start "sluice with two workers did not greet on $GW:25" "$T/sluice2.log"
+	finish
+fi
+ok two-workers-start
+if grep -q 'net_af_packet0) started:.*2 queue pair(s), rss off: software flow steering' "$T/sluice2.log"; then
+	ok two-workers-software-steered
+else
+	bad two-workers-software-steered "port line: $(grep -m1 'started:' "$T/sluice2.log")" "$T/sluice2.log"
+fi
+
+# 200 sessions, 10 at a time, each its own message (dot lines, long lines); the
+# backend must hold each exactly once, byte for byte (found by its Message-Id).
+mkdir -p "$T/w2"
+n0=$(capture_count cap)
+ip netns exec "$NS_C" timeout 300 "$PY" - "$GW" "$T/w2" 200 10 >"$T/w2.out" 2>&1 <<'PY'
+import random, socket, sys, threading
+gw, out, total, conc = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def body(i):
+    r = random.Random(i)
+    ls = ["Subject: two workers %d" % i, "Message-Id: <w2-%d@client.test>" % i,
+          "From: <a@b.example>", "To: <user@example.net>", ""]
+    for k in range(r.randint(3, 60)):
+        ls.append(".dot line %d" % k if k % 11 == 4 else
+                  "".join(r.choice("abcdefghij KLMNOP0123456789=") for _ in range(r.choice([0, 1, 72, 300, 998]))))
+    return ("\r\n".join(ls) + "\r\n").encode()
+def session(i):
+    b = body(i)
+    open("%s/exp-%d.eml" % (out, i), "wb").write(b)
+    s = socket.create_connection((gw, 25), timeout=60)
+    f = s.makefile("rb")
+    def reply():
+        while True:
+            l = f.readline().decode()
+            if len(l) < 4 or l[3] != "-":
+                return l
+    assert reply().startswith("220")
+    for cmd, want in ((b"EHLO client.test.example", "250"), (b"MAIL FROM:<a@b.example>", "250"),
+                      (b"RCPT TO:<user@example.net>", "250"), (b"DATA", "354")):
+        s.sendall(cmd + b"\r\n")
+        r = reply()
+        assert r.startswith(want), (cmd, r)
+    s.sendall(b"".join(b"." + l if l.startswith(b".") else l for l in b.splitlines(True)) + b".\r\n")
+    r = reply()
+    assert r.startswith("250"), ("end of data", r)
+    s.sendall(b"QUIT\r\n")
+    assert reply().startswith("221")
+    s.close()
+lock, todo, fails = threading.Lock(), list(range(total)), []
+def worker():
+    while True:
+        with lock:
+            if not todo:
+                return
+            i = todo.pop(0)
+        try:
+            session(i)
+        except Exception as e:
+            with lock:
+                fails.append((i, repr(e)))
+ts = [threading.Thread(target=worker) for _ in range(conc)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+print("sessions %d, failed %d %s" % (total, len(fails), fails[:5]))
+sys.exit(1 if fails else 0)
+PY
+w2_rc=$?
+if [ $w2_rc -ne 0 ]; then
+	bad two-workers-200 "client: $(tail -1 "$T/w2.out")" "$T/w2.out" "$T/sluice2.log"
+elif ! wait_for 20 capture_has cap $((n0 + 200)); then
+	bad two-workers-200 "250 for 200 messages, the backend has $(( $(capture_count cap) - n0 ))" "$T/sluice2.log"
+elif why=$("$PY" - "$T/cap" "$T/w2" 200 <<'PY'
+import glob, re, sys
+cap, exp, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
+seen = {}
+for p in glob.glob(cap + "/msg-*.eml"):
+    got = open(p, "rb").read()
+    m = re.search(rb"Message-Id: <w2-(\d+)@client\.test>", got)
+    if not m:
+        continue
+    i = int(m.group(1))
+    sent = open("%s/exp-%d.eml" % (exp, i), "rb").read()
+    pre = got[:-len(sent)] if got.endswith(sent) else None
+    if pre is None or not re.fullmatch(rb"([!-9;-~]+:[^\r\n]*\r\n([ \t][^\r\n]*\r\n)*)*", pre):
+        print("message %d differs (%s)" % (i, p)); sys.exit(1)
+    if i in seen:
+        print("message %d twice (%s, %s)" % (i, seen[i], p)); sys.exit(1)
+    seen[i] = p
+if len(seen) != total:
+    print("%d of %d messages at the backend" % (len(seen), total)); sys.exit(1)
+PY
+); then
+	ok two-workers-200
+else
+	bad two-workers-200 "$why"
+fi
+n=$(capture_count cap)
+deliver 10485760 two-workers-10m
+
+if [ -x "$SLCTL" ]; then
+	timeout 10 "$SLCTL" -s "$T/control2.sock" --json stats >"$T/stats2.json" 2>&1
+	acc=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("totals", {}).get("accepted", -1))' \
+		"$T/stats2.json" 2>/dev/null)
+	if [ "${acc:--1}" -ge 202 ] 2>/dev/null; then ok two-workers-stats
+	else bad two-workers-stats "total accepted '${acc:-}' after 202 sessions" "$T/stats2.json"; fi
+fi
+
+kill -TERM "$SL_PID"
+if wait_exit "$SL_PID" 20 && [ "$WAIT_RC" -eq 0 ]; then
+	ok two-workers-sigterm
+	SL_PID=
+else
+	bad two-workers-sigterm "exit status $WAIT_RC" "$T/sluice2.log"
+fi
+# Each worker's last line counts what it handed to the other lcore and took from it.
+ho_ok=1
+for w in 0 1; do
+	line=$(grep -m1 "dpdk: worker $w on lcore [0-9]* stops:" "$T/sluice2.log")
+	log "$line"
+	out=$(echo "$line" | sed -n 's/.*handed over \([0-9]*\) to other lcores (\([0-9]*\) dropped.*, \([0-9]*\) from them.*/\1 \2 \3/p')
+	set -- $out
+	if [ $# -ne 3 ] || [ "$1" -eq 0 ] || [ "$3" -eq 0 ]; then ho_ok=0; fi
+done
+if [ $ho_ok -eq 1 ]; then ok two-workers-handed-over
+else bad two-workers-handed-over "no hand-over counted on both workers" "$T/sluice2.log"; fi
 finish
