@@ -117,6 +117,7 @@ struct dpdk_lcore {
 	 * for it; arp_in takes the other lcores' ARP learns (multi-producer).
 	 */
 	unsigned            nworkers;
+	bool                yield_idle;   /**< another worker runs on our CPU: an idle iteration yields it */
 	struct dpdk_lcore *const *peers;  /**< every worker by index (dp->lcores), for their arp_in */
 	struct rte_ring    *arp_in;
 	struct dpdk_ho_buf *ho_out;       /**< [nworkers], on our node */

@@ -1,5 +1,6 @@
 /* dpdk_lcore.c - the per-lcore run-to-completion loop: RX burst, net_input, buffered TX burst, ARP timers. */
 #include <inttypes.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -242,6 +243,35 @@ int dpdk_lcore_bind(struct dpdk_dp *dp, struct dpdk_lcore *lc, char *err, size_t
 	return SL_OK;
 }
 
+/*
+ * Workers whose lcores EAL put on a common CPU (--lcores=1@1,2@1: more
+ * workers than cores, as on a small test VM) would each spin through their
+ * time slice while the other holds the frames handed to it: a hand-over
+ * would wait for the scheduler. Those yield the CPU on an iteration that
+ * found nothing to do. One worker per core, the production layout, never
+ * makes this syscall.
+ */
+static void share_cpus(struct dpdk_dp *dp)
+{
+	for (unsigned a = 0; a < dp->nworkers; a++) {
+		rte_cpuset_t ca = rte_lcore_cpuset(dp->lcores[a]->lcore_id);
+
+		for (unsigned b = 0; b < dp->nworkers; b++) {
+			rte_cpuset_t cb = rte_lcore_cpuset(dp->lcores[b]->lcore_id), both;
+
+			if (a == b)
+				continue;
+			CPU_AND(&both, &ca, &cb);
+			if (CPU_COUNT(&both) == 0)
+				continue;
+			dp->lcores[a]->yield_idle = true;
+			if (a < b)
+				sl_info("dpdk: workers %u and %u (lcores %u, %u) share a CPU: an idle iteration "
+					"yields it", a, b, dp->lcores[a]->lcore_id, dp->lcores[b]->lcore_id);
+		}
+	}
+}
+
 int dpdk_lcore_link(struct dpdk_dp *dp, char *err, size_t errlen)
 {
 	char name[RTE_RING_NAMESIZE];
@@ -277,6 +307,7 @@ int dpdk_lcore_link(struct dpdk_dp *dp, char *err, size_t errlen)
 	for (unsigned w = 0; w < dp->nworkers; w++)
 		for (unsigned i = 0; i < dp->lcores[w]->nports; i++)
 			dp->lcores[w]->ports[i].nc.arp_learned = arp_share;
+	share_cpus(dp);
 	return SL_OK;
 nomem:
 	set_err(err, errlen, "dpdk: no memory for the hand-over rings of %u workers (%u frames each, "
@@ -577,6 +608,8 @@ int dpdk_lcore_main(void *arg)
 				work = true;
 			}
 		}
+		if (unlikely(!work && lc->yield_idle))
+			sched_yield();   /* share_cpus: never with one worker per core */
 		t1 = rte_rdtsc();
 		if (work)
 			lc->st.busy_cycles += t1 - t0;
