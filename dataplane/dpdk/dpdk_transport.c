@@ -1315,7 +1315,14 @@ void dpdk_tp_free(struct dpdk_dp *dp)
 
 void dpdk_tp_get_stats(const struct dpdk_dp *dp, struct dpdk_tp_stats *out)
 {
+	struct dpdk_stats ds;
+
 	memset(out, 0, sizeof(*out));
+	if (dp != NULL) {
+		dpdk_stats_total(dp, &ds);
+		out->handed_over = ds.ho_out;
+		out->handover_drops = ds.ho_drop;
+	}
 	for (unsigned w = 0; dp != NULL && w < dp->nworkers; w++) {
 		const struct dpdk_tp *tp = dp->lcores[w]->tp;
 

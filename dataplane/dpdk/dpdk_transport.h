@@ -45,10 +45,16 @@ bool dpdk_tp_idle(const struct dpdk_dp *dp);
 /* dpdk_tp_free - after dpdk_dp_stop (no worker runs): abort what is left, free the stacks. */
 void dpdk_tp_free(struct dpdk_dp *dp);
 
-/* Counters summed over the workers (tests, later metrics); racy reads of single-writer words. */
+/*
+ * Counters summed over the workers (tests, metrics); racy reads of
+ * single-writer words. handed_over and handover_drops are the dataplane's
+ * flow hand-over between lcores (dpdk_stats ho_out, ho_drop): segments that
+ * reached another lcore's queue than their flow's owner.
+ */
 struct dpdk_tp_stats {
 	uint64_t accepted, rejected_busy, conns, policy_sent, policy_full;
 	uint64_t verdicts, verdicts_stale, forced_closes, connect_fail;
+	uint64_t handed_over, handover_drops;
 };
 void dpdk_tp_get_stats(const struct dpdk_dp *dp, struct dpdk_tp_stats *out);
 

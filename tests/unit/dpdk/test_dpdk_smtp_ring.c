@@ -645,6 +645,13 @@ static void check_workers(void)
 		CU_ASSERT_EQUAL(w[i].ho_drop, 0);
 		CU_ASSERT_EQUAL(w[i].arp_share_drop, 0);
 	}
+	{
+		struct dpdk_tp_stats ts;
+
+		dpdk_tp_get_stats(dp, &ts);
+		CU_ASSERT(ts.handed_over >= w[0].ho_out + w[1].ho_out);   /* read later: counters only grow */
+		CU_ASSERT_EQUAL(ts.handover_drops, 0);
+	}
 }
 
 /* SESSIONS relayed sessions, CONCURRENCY at a time: every one gets 250 and
