@@ -151,8 +151,12 @@ static void listen_input(struct tcp_stack *st, struct tcp_listener *l, struct tc
 		return;
 	}
 	/* A bounded SYN queue; beyond it SYN cookies (RFC 4987 3.6) keep
-	 * serving real clients through a flood, with no state at all. */
-	if (l->syn_count >= st->cfg.syn_backlog) {
+	 * serving real clients through a flood, with no state at all. With
+	 * cookies, half-open connections also never hold more than half of
+	 * the TCB pool: a flood that filled it would leave no TCB for the
+	 * cookie ACKs of real clients, nor for their sessions' backend legs. */
+	if (l->syn_count >= st->cfg.syn_backlog ||
+	    (st->cfg.syn_cookies && 2 * st->cnt.conns[TCP_SYN_RCVD] >= st->cfg.max_conns)) {
 		if (st->cfg.syn_cookies)
 			tcp_cookie_send(st, l, s);
 		else
