@@ -1,5 +1,6 @@
 /* test_dpdk_handover.c - two workers on a two-queue ring ethdev: segments reach their flow's owner lcore, ARP learns reach every lcore. */
 #include <CUnit/CUnit.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -127,18 +128,32 @@ static void stats(unsigned w, struct dpdk_stats *st)
 	CU_ASSERT_EQUAL_FATAL(dpdk_stats_read(dp, w, st), SL_OK);
 }
 
-/* Wait until worker w has taken `want` TCP segments (its tcp_unhandled). */
-static bool wait_tcp(unsigned w, uint64_t want)
+/*
+ * Wait until counter `off` (offsetof in struct dpdk_stats) of worker w
+ * reaches want: a worker counts a hand-over just after its enqueue, so the
+ * owner may be done with the frame before the sender's count moves.
+ */
+static bool wait_stat(unsigned w, size_t off, uint64_t want)
 {
 	struct dpdk_stats st;
+	uint64_t v;
 
 	for (unsigned i = 0; i < WAIT_MS; i++) {
 		stats(w, &st);
-		if (st.tcp_unhandled >= want)
+		memcpy(&v, (const char *)&st + off, sizeof(v));
+		if (v >= want)
 			return true;
 		rte_delay_us_sleep(1000);
 	}
 	return false;
+}
+
+#define WAIT_STAT(w, field, want) wait_stat((w), offsetof(struct dpdk_stats, field), (want))
+
+/* Wait until worker w has taken `want` TCP segments (its tcp_unhandled). */
+static bool wait_tcp(unsigned w, uint64_t want)
+{
+	return WAIT_STAT(w, tcp_unhandled, want);
 }
 
 /* ---- worker 1's hook: a segment makes it send a frame to ip_far, which waits for ARP ---- */
@@ -320,6 +335,7 @@ static void test_wrong_queue_handed_over(void)
 	len = syn_frame(f, p0);
 	peer_send(1, f, len);   /* worker 0's flow, on worker 1's queue */
 	CU_ASSERT_FATAL(wait_tcp(0, b0.tcp_unhandled + 1));
+	CU_ASSERT(WAIT_STAT(1, ho_out, b1.ho_out + 1));
 	stats(0, &a0);
 	stats(1, &a1);
 	CU_ASSERT_EQUAL(a1.ho_out, b1.ho_out + 1);
@@ -348,6 +364,7 @@ static void test_wrong_queue_handed_over(void)
 	for (unsigned i = 0; i < WAIT_MS && __atomic_load_n(&far_sent, __ATOMIC_RELAXED) == 0; i++)
 		rte_delay_us_sleep(1000);
 	CU_ASSERT_EQUAL(__atomic_load_n(&far_sent, __ATOMIC_RELAXED), 1);
+	CU_ASSERT(WAIT_STAT(0, ho_out, b0.ho_out + 1));
 	stats(0, &a0);
 	stats(1, &a1);
 	CU_ASSERT_EQUAL(a0.ho_out, b0.ho_out + 1);
