@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -20,6 +19,7 @@
 #include "net/net_arp.h"
 #include "net/net_csum.h"
 #include "net/net_ipv4.h"
+#include "ring_pair.h"
 #include "test.h"
 #include "util/sl_addr.h"
 #include "util/sl_log.h"
@@ -38,9 +38,7 @@
 #define OUR_MBUFS   8191
 #define WAIT_MS     3000
 
-static struct rte_ring *ring_ab[NQ], *ring_ba[NQ];
-static int port_a = -1, port_b = -1;
-static bool b_started;
+static struct ring_pair rp = { .port_a = -1, .port_b = -1 };
 static struct rte_mempool *peer_pool;
 static struct dpdk_dp *dp;
 static struct net_mac mac_a;
@@ -57,7 +55,7 @@ static void peer_send(uint16_t q, const uint8_t *frame, size_t len)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	memcpy(rte_pktmbuf_append(m, (uint16_t)len), frame, len);
-	if (rte_eth_tx_burst((uint16_t)port_b, q, &m, 1) != 1) {
+	if (rte_eth_tx_burst((uint16_t)rp.port_b, q, &m, 1) != 1) {
 		rte_pktmbuf_free(m);
 		CU_FAIL("peer tx_burst refused a frame");
 	}
@@ -71,7 +69,7 @@ static int peer_recv(uint16_t type, uint8_t *buf, size_t cap, unsigned timeout_m
 
 	do {
 		for (uint16_t q = 0; q < NQ; q++) {
-			if (rte_eth_rx_burst((uint16_t)port_b, q, &m, 1) != 1)
+			if (rte_eth_rx_burst((uint16_t)rp.port_b, q, &m, 1) != 1)
 				continue;
 			int n = (int)rte_pktmbuf_data_len(m);
 			const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -206,8 +204,6 @@ static const struct dpdk_hooks test_hooks = { .tcp_rx = hook_tcp_rx, .poll = hoo
 static int suite_init(void)
 {
 	char eal[256], err[512];
-	struct rte_eth_conf conf;
-	struct cfg_dpdk cd;
 	struct dpdk_port_info pi;
 	uint8_t key[40];
 
@@ -219,46 +215,11 @@ static int suite_init(void)
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
-	for (int q = 0; q < NQ; q++) {
-		char n[32];
-
-		snprintf(n, sizeof(n), "sl_uth_ab%d", q);
-		ring_ab[q] = rte_ring_create(n, 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(n, sizeof(n), "sl_uth_ba%d", q);
-		ring_ba[q] = rte_ring_create(n, 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (ring_ab[q] == NULL || ring_ba[q] == NULL)
-			return -1;
-	}
-	port_a = rte_eth_from_rings("sl_uth_a", ring_ba, NQ, ring_ab, NQ, SOCKET_ID_ANY);
-	port_b = rte_eth_from_rings("sl_uth_b", ring_ab, NQ, ring_ba, NQ, SOCKET_ID_ANY);
-	if (port_a < 0 || port_b < 0)
-		return -1;
 	peer_pool = rte_pktmbuf_pool_create("sl_uth_peer", PEER_POOL_N, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					    SOCKET_ID_ANY);
-	if (peer_pool == NULL)
+	if (peer_pool == NULL || ring_pair_open(&rp, "sl_uth", NQ, 1024, peer_pool, 256, 256) != 0 ||
+	    ring_pair_dp(&rp, "198.18.0.1", 24, OUR_MBUFS, &dp) != 0)
 		return -1;
-	memset(&conf, 0, sizeof(conf));
-	if (rte_eth_dev_configure((uint16_t)port_b, NQ, NQ, &conf) != 0)
-		return -1;
-	for (uint16_t q = 0; q < NQ; q++)
-		if (rte_eth_rx_queue_setup((uint16_t)port_b, q, 256, SOCKET_ID_ANY, NULL, peer_pool) != 0 ||
-		    rte_eth_tx_queue_setup((uint16_t)port_b, q, 256, SOCKET_ID_ANY, NULL) != 0)
-			return -1;
-	if (rte_eth_dev_start((uint16_t)port_b) != 0)
-		return -1;
-	b_started = true;
-
-	memset(&cd, 0, sizeof(cd));
-	cd.nports = 1;
-	cd.ports[0].id = (unsigned)port_a;
-	if (sl_addr_parse("198.18.0.1", &cd.ports[0].address.addr, false) != 0)
-		return -1;
-	cd.ports[0].address.len = 24;
-	cd.mbufs = OUR_MBUFS;
-	if (dpdk_dp_create(&dp, &cd, err, sizeof(err)) != SL_OK) {
-		fprintf(stderr, "dpdk_dp_create: %s\n", err);
-		return -1;
-	}
 	if (dpdk_dp_nworkers(dp) != NQ || dpdk_dp_port_info(dp, 0, &pi) != SL_OK) {
 		fprintf(stderr, "want %d workers, have %u\n", NQ, dpdk_dp_nworkers(dp));
 		return -1;
@@ -283,18 +244,8 @@ static int suite_init(void)
 static int suite_clean(void)
 {
 	dpdk_dp_destroy(dp);
-	if (port_b >= 0) {
-		if (b_started)
-			rte_eth_dev_stop((uint16_t)port_b);
-		rte_eth_dev_close((uint16_t)port_b);
-	}
-	if (port_a >= 0 && rte_eth_dev_is_valid_port((uint16_t)port_a))
-		rte_eth_dev_close((uint16_t)port_a);
+	ring_pair_close(&rp);
 	rte_mempool_free(peer_pool);
-	for (int q = 0; q < NQ; q++) {
-		rte_ring_free(ring_ab[q]);
-		rte_ring_free(ring_ba[q]);
-	}
 	dpdk_eal_cleanup();
 	return 0;
 }

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -15,6 +14,7 @@
 
 #include "dpdk/dpdk.h"
 #include "net/net_stats.h"
+#include "ring_pair.h"
 #include "test.h"
 #include "util/sl_addr.h"
 #include "util/sl_log.h"
@@ -28,9 +28,7 @@
  * Port A (ours) receives what port B (the peer) sends and vice versa: two
  * ethdevs over the same two rings, crossed.
  */
-static struct rte_ring *ring_ab, *ring_ba;
-static int port_a = -1, port_b = -1;
-static bool b_started;
+static struct ring_pair rp = { .port_a = -1, .port_b = -1 };
 static struct rte_mempool *peer_pool;
 static struct dpdk_dp *dp;
 static struct net_mac mac_a;
@@ -117,7 +115,7 @@ static void peer_send(const uint8_t *frame, size_t len)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	memcpy(rte_pktmbuf_append(m, (uint16_t)len), frame, len);
-	if (rte_eth_tx_burst((uint16_t)port_b, 0, &m, 1) != 1) {
+	if (rte_eth_tx_burst((uint16_t)rp.port_b, 0, &m, 1) != 1) {
 		rte_pktmbuf_free(m);
 		CU_FAIL("peer tx_burst refused a frame");
 	}
@@ -130,7 +128,7 @@ static int peer_recv(uint8_t *buf, size_t cap, unsigned timeout_ms)
 	struct rte_mbuf *m;
 
 	do {
-		if (rte_eth_rx_burst((uint16_t)port_b, 0, &m, 1) == 1) {
+		if (rte_eth_rx_burst((uint16_t)rp.port_b, 0, &m, 1) == 1) {
 			int n = (int)rte_pktmbuf_data_len(m);
 
 			if ((size_t)n > cap)
@@ -168,8 +166,6 @@ static bool wait_rx(uint64_t before, uint64_t n)
 static int suite_init(void)
 {
 	char eal[256], err[512];
-	struct rte_eth_conf conf;
-	struct cfg_dpdk cd;
 	struct dpdk_port_info pi;
 	uint16_t nrx = 512, ntx = 512;
 
@@ -180,39 +176,11 @@ static int suite_init(void)
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
-	ring_ab = rte_ring_create("sl_ut_ab", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	ring_ba = rte_ring_create("sl_ut_ba", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (ring_ab == NULL || ring_ba == NULL)
-		return -1;
-	port_a = rte_eth_from_rings("sl_ut_a", &ring_ba, 1, &ring_ab, 1, SOCKET_ID_ANY);
-	port_b = rte_eth_from_rings("sl_ut_b", &ring_ab, 1, &ring_ba, 1, SOCKET_ID_ANY);
-	if (port_a < 0 || port_b < 0) {
-		fprintf(stderr, "rte_eth_from_rings failed\n");
-		return -1;
-	}
 	peer_pool = rte_pktmbuf_pool_create("sl_ut_peer", PEER_POOL_N, 32, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					    SOCKET_ID_ANY);
-	if (peer_pool == NULL)
+	if (peer_pool == NULL || ring_pair_open(&rp, "sl_ut", 1, 1024, peer_pool, nrx, ntx) != 0 ||
+	    ring_pair_dp(&rp, "198.18.0.1", 24, OUR_MBUFS, &dp) != 0)
 		return -1;
-	memset(&conf, 0, sizeof(conf));
-	if (rte_eth_dev_configure((uint16_t)port_b, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup((uint16_t)port_b, 0, nrx, SOCKET_ID_ANY, NULL, peer_pool) != 0 ||
-	    rte_eth_tx_queue_setup((uint16_t)port_b, 0, ntx, SOCKET_ID_ANY, NULL) != 0 ||
-	    rte_eth_dev_start((uint16_t)port_b) != 0)
-		return -1;
-	b_started = true;
-
-	memset(&cd, 0, sizeof(cd));
-	cd.nports = 1;
-	cd.ports[0].id = (unsigned)port_a;
-	if (sl_addr_parse("198.18.0.1", &cd.ports[0].address.addr, false) != 0)
-		return -1;
-	cd.ports[0].address.len = 24;
-	cd.mbufs = OUR_MBUFS;
-	if (dpdk_dp_create(&dp, &cd, err, sizeof(err)) != SL_OK) {
-		fprintf(stderr, "dpdk_dp_create: %s\n", err);
-		return -1;
-	}
 	if (dpdk_dp_port_info(dp, 0, &pi) != SL_OK)
 		return -1;
 	mac_a = pi.mac;
@@ -228,17 +196,8 @@ static int suite_clean(void)
 {
 	dpdk_dp_destroy(dp);
 	dp = NULL;
-	if (port_b >= 0) {
-		if (b_started)
-			rte_eth_dev_stop((uint16_t)port_b);
-		rte_eth_dev_close((uint16_t)port_b);
-	}
-	/* port A is closed by dpdk_dp_destroy when it was configured; else here */
-	if (port_a >= 0 && rte_eth_dev_is_valid_port((uint16_t)port_a))
-		rte_eth_dev_close((uint16_t)port_a);
+	ring_pair_close(&rp);
 	rte_mempool_free(peer_pool);
-	rte_ring_free(ring_ab);
-	rte_ring_free(ring_ba);
 	dpdk_eal_cleanup();
 	return 0;
 }
@@ -252,7 +211,7 @@ static void port_info(void)
 	CU_ASSERT_EQUAL(dpdk_dp_nworkers(dp), 1);
 	CU_ASSERT_EQUAL(dpdk_dp_nports(dp), 1);
 	CU_ASSERT_EQUAL_FATAL(dpdk_dp_port_info(dp, 0, &pi), SL_OK);
-	CU_ASSERT_EQUAL(pi.port_id, port_a);
+	CU_ASSERT_EQUAL(pi.port_id, rp.port_a);
 	CU_ASSERT_EQUAL(pi.nb_queues, 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(pi.name, "sl_ut_a"));
 	/* the ring PMD has no MAC of its own: the port layer gave it a locally administered one */

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -24,6 +23,7 @@
 #include "net/net_input.h"
 #include "net/net_ipv4.h"
 #include "relay/backend_pool.h"
+#include "ring_pair.h"
 #include "tcp/tcp.h"
 #include "test.h"
 #include "util/sl_addr.h"
@@ -61,9 +61,7 @@
 #define BIG_LEN       (1024 * 1024)
 #define STALL_MS      300
 
-static struct rte_ring *ring_ab[NQ], *ring_ba[NQ];
-static int port_a = -1, port_b = -1;
-static bool b_started;
+static struct ring_pair rp = { .port_a = -1, .port_b = -1 };
 static struct rte_mempool *peer_pool;
 static struct dpdk_dp *dp;
 static struct control *ctl;
@@ -99,7 +97,7 @@ static uint16_t peer_queue(const struct rte_mbuf *m)
 
 static void peer_tx(struct rte_mbuf *m)
 {
-	if (rte_eth_tx_burst((uint16_t)port_b, peer_queue(m), &m, 1) != 1)
+	if (rte_eth_tx_burst((uint16_t)rp.port_b, peer_queue(m), &m, 1) != 1)
 		rte_pktmbuf_free(m);   /* ring full: TCP retransmits */
 }
 
@@ -210,7 +208,7 @@ static unsigned peer_poll(void)
 	uint16_t n = 0;
 
 	for (uint16_t q = 0; q < NQ; q++)
-		n = (uint16_t)(n + rte_eth_rx_burst((uint16_t)port_b, q, pkts + n, 32));
+		n = (uint16_t)(n + rte_eth_rx_burst((uint16_t)rp.port_b, q, pkts + n, 32));
 	peer_now = rte_rdtsc() / (rte_get_tsc_hz() / 1000);
 	peer_nc.now_ms = peer_now;
 	tcp_advance(peer_st, peer_now);
@@ -468,8 +466,6 @@ static void *control_main(void *arg)
 static int suite_init(void)
 {
 	char eal[256], err[512];
-	struct rte_eth_conf conf;
-	struct cfg_dpdk cd;
 	struct net_arp_cfg acfg;
 	struct net_neigh_ops nops = { .solicit = pn_solicit, .send = pn_send, .free = pn_free };
 	struct tcp_config tcfg;
@@ -493,37 +489,13 @@ static int suite_init(void)
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
-	for (int q = 0; q < NQ; q++) {
-		char name[32];
-
-		snprintf(name, sizeof(name), "sl_uts_ab%d", q);
-		ring_ab[q] = rte_ring_create(name, 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(name, sizeof(name), "sl_uts_ba%d", q);
-		ring_ba[q] = rte_ring_create(name, 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (ring_ab[q] == NULL || ring_ba[q] == NULL)
-			return -1;
-	}
-	port_a = rte_eth_from_rings("sl_uts_a", ring_ba, NQ, ring_ab, NQ, SOCKET_ID_ANY);
-	port_b = rte_eth_from_rings("sl_uts_b", ring_ab, NQ, ring_ba, NQ, SOCKET_ID_ANY);
-	if (port_a < 0 || port_b < 0)
-		return -1;
 	peer_pool = rte_pktmbuf_pool_create("sl_uts_peer", PEER_POOL_N, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					    SOCKET_ID_ANY);
-	if (peer_pool == NULL)
+	if (peer_pool == NULL || ring_pair_open(&rp, "sl_uts", NQ, 4096, peer_pool, 512, 512) != 0)
 		return -1;
-	memset(&conf, 0, sizeof(conf));
-	if (rte_eth_dev_configure((uint16_t)port_b, NQ, NQ, &conf) != 0)
-		return -1;
-	for (uint16_t q = 0; q < NQ; q++)
-		if (rte_eth_rx_queue_setup((uint16_t)port_b, q, 512, SOCKET_ID_ANY, NULL, peer_pool) != 0 ||
-		    rte_eth_tx_queue_setup((uint16_t)port_b, q, 512, SOCKET_ID_ANY, NULL) != 0)
-			return -1;
-	if (rte_eth_dev_start((uint16_t)port_b) != 0)
-		return -1;
-	b_started = true;
 
 	/* the peer: 198.18.0.2/24 on port B */
-	net_if_init(&peer_if, (uint16_t)port_b, &mac_peer);
+	net_if_init(&peer_if, (uint16_t)rp.port_b, &mac_peer);
 	if (sl_addr_parse("198.18.0.2", &a, false) != 0 || net_if_set_ipv4(&peer_if, &a, 24, NULL) != SL_OK)
 		return -1;
 	net_arp_cfg_default(&acfg);
@@ -551,17 +523,8 @@ static int suite_init(void)
 	backend_pool_init(&pool);
 	if (backend_pool_apply(&pool, cfg) != SL_OK)
 		return -1;
-	memset(&cd, 0, sizeof(cd));
-	cd.nports = 1;
-	cd.ports[0].id = (unsigned)port_a;
-	if (sl_addr_parse("198.18.0.1", &cd.ports[0].address.addr, false) != 0)
+	if (ring_pair_dp(&rp, "198.18.0.1", 24, OUR_MBUFS, &dp) != 0)
 		return -1;
-	cd.ports[0].address.len = 24;
-	cd.mbufs = OUR_MBUFS;
-	if (dpdk_dp_create(&dp, &cd, err, sizeof(err)) != SL_OK) {
-		fprintf(stderr, "dpdk_dp_create: %s\n", err);
-		return -1;
-	}
 	if (dpdk_dp_nworkers(dp) != NQ) {
 		fprintf(stderr, "want %d workers, EAL gave %u\n", NQ, dpdk_dp_nworkers(dp));
 		return -1;
@@ -600,18 +563,8 @@ static int suite_clean(void)
 		control_free(ctl);
 	tcp_stack_free(peer_st);
 	net_arp_flush(&peer_arp);
-	if (port_b >= 0) {
-		if (b_started)
-			rte_eth_dev_stop((uint16_t)port_b);
-		rte_eth_dev_close((uint16_t)port_b);
-	}
-	if (port_a >= 0 && rte_eth_dev_is_valid_port((uint16_t)port_a))
-		rte_eth_dev_close((uint16_t)port_a);
+	ring_pair_close(&rp);
 	rte_mempool_free(peer_pool);
-	for (int q = 0; q < NQ; q++) {
-		rte_ring_free(ring_ab[q]);
-		rte_ring_free(ring_ba[q]);
-	}
 	if (cfg != NULL)
 		cfg_unref(cfg);
 	free(big);
