@@ -156,6 +156,9 @@ struct cfg_relay {
 struct cfg {
 	_Atomic int refs;
 	char     file[CFG_PATH_MAX];
+	/* A generation made at run time from another (cfg_with_limits) shares
+	 * its relay_domains and lists arrays and holds a reference on it. */
+	struct cfg *base;
 
 	char     hostname[SL_DOMAIN_MAX + 1];
 	unsigned nlisten;
@@ -236,6 +239,25 @@ void cfg_dump_flags(const struct cfg *c, unsigned flags, void (*out)(const char 
 
 struct cfg *cfg_ref(struct cfg *c);
 void cfg_unref(struct cfg *c);
+
+/*
+ * cfg_limit_parse - words as after the `limit` directive (KIND KEY RATE
+ * [burst N] [fail open|closed] [prefix4 N] [prefix6 N] [reply CODE STATUS
+ * TEXT]), checked as the file's are; quoted[i] says words[i] was quoted (may
+ * be NULL). For limits set at run time. *out has line 0. Returns SL_OK, or
+ * SL_DECLINED with the message (no FILE:LINE) in err.
+ */
+int cfg_limit_parse(const char *const *words, const bool *quoted, unsigned n, struct cfg_limit *out,
+		    char *err, size_t errlen);
+/* Same rule: kind, key, period (and prefix lengths for key net). Count,
+ * burst, fail mode and reply are what a rule says, not which rule it is. */
+bool cfg_limit_same_rule(const struct cfg_limit *a, const struct cfg_limit *b);
+/*
+ * cfg_with_limits - a new generation equal to c but for its limits (copied
+ * from l[0..n)). It shares c's relay domains and lists (no copy of a million
+ * entries) and keeps c, or c's own base, alive. NULL on no memory.
+ */
+struct cfg *cfg_with_limits(struct cfg *c, const struct cfg_limit *l, unsigned n);
 
 /* Do health checks run under this config? They connect with kernel
  * sockets, which cannot reach backends behind a DPDK port, so not there

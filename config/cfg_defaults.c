@@ -148,10 +148,40 @@ void cfg_free(struct cfg *c)
 {
 	if (c == NULL)
 		return;
-	free(c->relay_domains);
+	if (c->base != NULL) {
+		cfg_unref(c->base);   /* its arrays are the base's */
+	} else {
+		free(c->relay_domains);
+		free(c->lists);
+	}
 	free(c->limits);
-	free(c->lists);
 	free(c);
+}
+
+struct cfg *cfg_with_limits(struct cfg *c, const struct cfg_limit *l, unsigned n)
+{
+	struct cfg *d = malloc(sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	memcpy(d, c, sizeof(*d));
+	atomic_init(&d->refs, 1);
+	d->limits = NULL;
+	if (n > 0 && (d->limits = malloc((size_t)n * sizeof(*l))) == NULL) {
+		free(d);
+		return NULL;
+	}
+	if (n > 0)
+		memcpy(d->limits, l, (size_t)n * sizeof(*l));
+	d->nlimits = n;
+	d->base = cfg_ref(c->base != NULL ? c->base : c);
+	return d;
+}
+
+bool cfg_limit_same_rule(const struct cfg_limit *a, const struct cfg_limit *b)
+{
+	return a->kind == b->kind && a->key == b->key && a->period_ms == b->period_ms &&
+	       (a->key != CFG_KEY_NET || (a->net4_prefix == b->net4_prefix && a->net6_prefix == b->net6_prefix));
 }
 
 struct cfg *cfg_ref(struct cfg *c)

@@ -49,7 +49,10 @@ static int perr(struct parser *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	cfg_error(p->err, p->errlen, p->name, p->l->line, "%s", msg);
+	if (p->name == NULL) /* words from the control socket: no file, no line */
+		snprintf(p->err, p->errlen, "%s", msg);
+	else
+		cfg_error(p->err, p->errlen, p->name, p->l->line, "%s", msg);
 	return SL_ERROR;
 }
 
@@ -881,11 +884,11 @@ static int get_reply(struct parser *p, struct cfg_limit *lim, const struct opt *
 	return SL_OK;
 }
 
-static int d_limit(struct parser *p)
+/* The words of a `limit` line into *out (the array is the caller's). */
+static int parse_limit(struct parser *p, struct cfg_limit *out)
 {
 	static const char *const kinds[] = { "conn_rate", "msg_rate", "rcpt_rate", "byte_rate", "concurrency" };
 	static const char *const keys[] = { "ip", "net", "helo", "sender", "sender_domain", "rcpt" };
-	struct cfg *c = p->c;
 	struct cfg_limit lim;
 	struct opt opts[] = { { "burst", 1, 0 }, { "fail", 1, 0 }, { "prefix4", 1, 0 },
 			      { "prefix6", 1, 0 }, { "reply", 3, 0 } };
@@ -967,11 +970,66 @@ static int d_limit(struct parser *p)
 	}
 	if (opts[4].seen && get_reply(p, &lim, &opts[4]) != SL_OK)
 		return SL_ERROR;
+	*out = lim;
+	return SL_OK;
+}
+
+static int d_limit(struct parser *p)
+{
+	struct cfg *c = p->c;
+	struct cfg_limit lim;
+
+	if (parse_limit(p, &lim) != SL_OK)
+		return SL_ERROR;
 	if (grow(p, (void **)&c->limits, &p->cap_limits, c->nlimits, sizeof(*c->limits),
 		 CFG_LIMITS_MAX, "limits") != SL_OK)
 		return SL_ERROR;
 	c->limits[c->nlimits++] = lim;
 	return SL_OK;
+}
+
+int cfg_limit_parse(const char *const *words, const bool *quoted, unsigned n, struct cfg_limit *out,
+		    char *err, size_t errlen)
+{
+	struct cfg_line *l = malloc(sizeof(*l));
+	struct parser p;
+	size_t used = 0;
+	int rc;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (l == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return SL_DECLINED;
+	}
+	if (n + 1 > CFG_LEX_WORDS_MAX) {
+		free(l);
+		snprintf(err, errlen, "too many words");
+		return SL_DECLINED;
+	}
+	/* a line as the lexer would have made it: "limit" and the words */
+	l->line = 0;
+	l->open_block = l->close_block = false;
+	l->nwords = n + 1;
+	l->w[0] = (struct cfg_word){ "limit", false };
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = strlen(words[i]);
+		if (used + len + 1 > sizeof(l->buf)) {
+			free(l);
+			snprintf(err, errlen, "words too long");
+			return SL_DECLINED;
+		}
+		memcpy(l->buf + used, words[i], len + 1);
+		l->w[i + 1] = (struct cfg_word){ l->buf + used, quoted != NULL && quoted[i] };
+		used += len + 1;
+	}
+	memset(&p, 0, sizeof(p));
+	p.l = l;
+	p.err = err;
+	p.errlen = errlen;
+	rc = parse_limit(&p, out);
+	free(l);
+	return rc == SL_OK ? SL_OK : SL_DECLINED;
 }
 
 static bool valid_address(const char *s)

@@ -216,6 +216,7 @@ static void do_reload(struct control *ctl)
 		sl_err("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
+	c = ctl_sock_reload_cfg(ctl->sock, c); /* limits set at run time survive a reload */
 	/* runtime block/allow entries survive a reload */
 	lists = ctl_sock_lists_build(ctl->sock, c);
 	if (lists == NULL) {
@@ -317,6 +318,8 @@ static void drain_rings(struct control *ctl)
 		while (budget-- > 0 && sl_ring_pop(ctl->ports[w].to_control, &m)) {
 			if (m.type == CTL_MSG_POLICY_QUERY)
 				handle_query(ctl, w, &m);
+			else
+				ctl_sock_worker_msg(ctl->sock, w, &m); /* answers to the sessions command */
 		}
 	}
 	wake_workers(ctl);
@@ -382,6 +385,22 @@ void control_set_store(struct control *ctl, struct pol_store *st)
 	if (ctl->store != NULL)
 		ctl->store->ops->destroy(ctl->store);
 	ctl->store = st;
+}
+
+/* ---- requests of the control socket to the workers */
+
+void control_publish_cfg(struct control *ctl, struct cfg *c)
+{
+	publish(ctl, c, NULL);
+	wake_workers(ctl);
+}
+
+void control_post(struct control *ctl, unsigned w, const struct ctl_msg *m)
+{
+	if (w >= ctl->nworkers)
+		return;
+	push_to_worker(ctl, w, m);
+	wake_workers(ctl);
 }
 
 /* ---- life cycle */

@@ -55,16 +55,39 @@ void control_publish_lists(struct control *ctl, struct pol_snapshot *lists);
 /* Control thread only: replace the store (e.g. Redis instead of embedded);
  * the old one is destroyed. */
 void control_set_store(struct control *ctl, struct pol_store *st);
+/* Control thread only: publish c (a generation made at run time: limits
+ * set through the control socket) to the workers, as a reload does; takes
+ * the caller's reference. */
+void control_publish_cfg(struct control *ctl, struct cfg *c);
+/* Control thread only: send m to worker w (the control socket's requests);
+ * a full ring keeps it for the next loop turn. The worker is woken. */
+void control_post(struct control *ctl, unsigned w, const struct ctl_msg *m);
 
 /*
- * control_worker_msg - what every transport does with a RELOAD or SNAPSHOT
- * message: take the new config generation (sessions keep their own ref) or
- * list snapshot into rw, and note the generation for the quiescent report.
- * Returns false for other messages (verdicts are the transport's to route).
+ * control_worker_sessions - worker side of the control socket's sessions
+ * command: answer CTL_MSG_SESSIONS_LIST with records of rw's live sessions
+ * (the registry relay_session keeps), or CTL_MSG_SESSION_KILL by killing
+ * one, on rw's ring to the control thread. The transport settles the
+ * connection afterwards as after any call into a session (the DPDK one
+ * does so from its ops; the kernel one looks the session up by id).
+ */
+void control_worker_sessions(struct control *ctl, struct relay_worker *rw, const struct ctl_msg *m);
+
+/*
+ * control_worker_msg - what every transport does with a message from the
+ * control that is not a verdict: RELOAD or SNAPSHOT (take the new config
+ * generation, sessions keep their own ref, or list snapshot into rw, and
+ * note the generation for the quiescent report), and the sessions
+ * command's requests. Returns false for other messages (verdicts are the
+ * transport's to route).
  */
 static inline bool control_worker_msg(struct control *ctl, struct relay_worker *rw,
 				      const struct ctl_msg *m, uint64_t *generation)
 {
+	if (m->type == CTL_MSG_SESSIONS_LIST || m->type == CTL_MSG_SESSION_KILL) {
+		control_worker_sessions(ctl, rw, m);
+		return true;
+	}
 	if (m->type == CTL_MSG_RELOAD) {
 		struct cfg *old = rw->cfg;
 		rw->cfg = control_cfg_ref(ctl);

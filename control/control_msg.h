@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "policy/pol.h"
+#include "relay/relay_session.h"
 #include "util/sl_ring.h"
 
 enum ctl_msg_type {
@@ -15,6 +16,30 @@ enum ctl_msg_type {
 	CTL_MSG_POLICY_VERDICT,     /* control -> worker: verdict for (session, seq) */
 	CTL_MSG_RELOAD,             /* control -> worker: a new config generation is published */
 	CTL_MSG_SNAPSHOT,           /* control -> worker: a new list snapshot is published */
+	/* the control socket's sessions command; seq is the request's id */
+	CTL_MSG_SESSIONS_LIST,      /* control -> worker: describe up to `generation` live sessions */
+	CTL_MSG_SESSION_REC,        /* worker -> control: one of them (u.rec) */
+	CTL_MSG_SESSIONS_END,       /* worker -> control: that was all (u.end) */
+	CTL_MSG_SESSION_KILL,       /* control -> worker: close `session` with a 421 */
+	CTL_MSG_SESSION_KILLED,     /* worker -> control: what became of it (u.kill) */
+};
+
+/* The end of a worker's answer to CTL_MSG_SESSIONS_LIST. */
+struct ctl_sessions_end {
+	uint32_t total;                /**< live sessions on the worker */
+	uint32_t sent;                 /**< records sent before this */
+};
+
+enum ctl_kill_result {
+	CTL_KILL_NOT_FOUND = 0,        /* not on this worker */
+	CTL_KILL_CLOSED,               /* 421 sent, closing */
+	CTL_KILL_AFTER_MESSAGE,        /* its message is at the backend: closed once answered */
+	CTL_KILL_CLOSING,              /* was closing already */
+};
+
+struct ctl_session_kill {
+	uint8_t                    result; /**< enum ctl_kill_result */
+	struct relay_session_info  rec;    /**< the session before the kill (found only) */
 };
 
 struct ctl_msg {
@@ -26,6 +51,9 @@ struct ctl_msg {
 	union {
 		struct pol_query   query;
 		struct pol_verdict verdict;
+		struct relay_session_info rec;
+		struct ctl_sessions_end end;
+		struct ctl_session_kill kill;
 	} u;
 };
 

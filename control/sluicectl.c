@@ -30,8 +30,13 @@ static void usage(FILE *f)
 		"  block del KIND VALUE | block list [KIND] | block test KIND VALUE\n"
 		"  allow ...                       the same for the allowlist\n"
 		"                                  KIND: ip (address or CIDR), helo, sender, domain, rcpt\n"
-		"  limits list                     the rate limits in force\n"
+		"  limits list                     the rate limits in force (file and runtime)\n"
+		"  limits set KIND KEY COUNT/PERIOD [burst N] [fail open|closed] [prefix4 N] [prefix6 N]\n"
+		"                                  add or replace a rule now; kept across reloads\n"
+		"  limits del KIND KEY [COUNT/PERIOD] drop a rule set at run time\n"
 		"  backends list | backends drain NAME | backends enable NAME\n"
+		"  sessions [list [max N]]         live sessions on every worker (1000 by default)\n"
+		"  sessions kill ID                close one with 421 4.3.2 (ID as in the log's session=)\n"
 		"  metrics                         the Prometheus text\n"
 		"  reload                          re-read the configuration, sessions stay\n"
 		"  shutdown                        graceful stop, as SIGTERM\n"
@@ -419,14 +424,27 @@ static void print_limits(const struct jv *r)
 {
 	const struct jv *l = jget(r, "limits");
 
-	printf("%-12s %-14s %-8s %-8s %-6s %-6s %-6s %s\n", "KIND", "KEY", "COUNT", "PERIOD_S", "BURST", "FAIL",
-	       "CODE", "TEXT");
-	for (unsigned i = 0; l != NULL && l->type == J_ARR && i < l->n; i++) {
+	if (l == NULL) { /* set / del */
+		const struct jv *x = jget(r, "limit");
+		printf("%s limit %s %s %s/%ss burst %s fail %s\n", jfield(r, "result"), jfield(x, "kind"),
+		       jfield(x, "key"), jfield(x, "count"), jfield(x, "period_s"), jfield(x, "burst"), jfield(x, "fail"));
+		return;
+	}
+	printf("%-12s %-14s %-8s %-8s %-6s %-6s %-12s %-6s %s\n", "KIND", "KEY", "COUNT", "PERIOD_S", "BURST", "FAIL",
+	       "SOURCE", "CODE", "TEXT");
+	for (unsigned i = 0; l->type == J_ARR && i < l->n; i++) {
 		const struct jv *x = &l->kids[i];
-		printf("%-12s %-14s %-8s %-8s %-6s %-6s %-6s %s %s\n", jfield(x, "kind"), jfield(x, "key"),
-		       jfield(x, "count"), jfield(x, "period_s"), jfield(x, "burst"), jfield(x, "fail"),
+		char src[32];
+		if (strcmp(jfield(x, "source"), "runtime") == 0)
+			snprintf(src, sizeof(src), "runtime%s", jget(x, "replaces_line") ? "*" : "");
+		else
+			snprintf(src, sizeof(src), "line %s", jfield(x, "line"));
+		printf("%-12s %-14s %-8s %-8s %-6s %-6s %-12s %-6s %s %s\n", jfield(x, "kind"), jfield(x, "key"),
+		       jfield(x, "count"), jfield(x, "period_s"), jfield(x, "burst"), jfield(x, "fail"), src,
 		       jfield(x, "code"), jfield(x, "status"), jfield(x, "text"));
 	}
+	printf("(%s set at run time%s)\n", jfield(r, "runtime"),
+	       "; runtime* replaces a rule of the file; runtime rules survive reloads, not a restart");
 }
 
 static void print_backends(const struct jv *r)
@@ -446,6 +464,59 @@ static void print_backends(const struct jv *r)
 		printf("%-16s %-24s %-6s %-8s %-7s %-7s %-8s\n", jfield(x, "name"), jfield(x, "addr"),
 		       up != NULL && up->b ? "up" : "down", jfield(x, "drained"), jfield(x, "active"),
 		       jfield(x, "weight"), jfield(x, "picked"));
+	}
+}
+
+/* "12s", "3m04s", "2h05m": an age at a glance. */
+static const char *fmt_age(const char *ms_text, char *buf, size_t len)
+{
+	unsigned long long s = strtoull(ms_text, NULL, 10) / 1000;
+
+	if (s < 60)
+		snprintf(buf, len, "%llus", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%llum%02llus", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%lluh%02llum", s / 3600, s / 60 % 60);
+	return buf;
+}
+
+static void print_session_row(const struct jv *x)
+{
+	char age[32];
+	const char *sender = jfield(x, "sender"), *backend = jfield(x, "backend"), *helo = jfield(x, "helo");
+
+	printf("%-16s %-3s %-24s %-8s %-7s %-9s %-5s %-10s %-24s %s\n", jfield(x, "id"), jfield(x, "worker"),
+	       jfield(x, "client"), jfield(x, "stage"), fmt_age(jfield(x, "age_ms"), age, sizeof(age)),
+	       jfield(x, "bytes"), jfield(x, "messages"), backend[0] ? backend : "-", helo[0] ? helo : "-",
+	       sender[0] ? sender : "-");
+}
+
+static void print_sessions(const struct jv *r)
+{
+	const struct jv *l = jget(r, "sessions"), *miss = jget(r, "missing_workers");
+
+	if (l == NULL) { /* kill */
+		const struct jv *x = jget(r, "session");
+		const char *res = jfield(r, "result");
+		printf("session %s from %s: %s\n", jfield(x, "id"), jfield(x, "client"),
+		       strcmp(res, "closed") == 0 ? "closed (421 4.3.2)" :
+		       strcmp(res, "after_message") == 0 ? "closes once the backend answers its message" :
+		       "was closing already");
+		return;
+	}
+	printf("%-16s %-3s %-24s %-8s %-7s %-9s %-5s %-10s %-24s %s\n", "ID", "WRK", "CLIENT", "STAGE", "AGE",
+	       "BYTES", "MSGS", "BACKEND", "HELO", "SENDER");
+	for (unsigned i = 0; l->type == J_ARR && i < l->n; i++)
+		print_session_row(&l->kids[i]);
+	printf("(%s shown of %s live)\n", jfield(r, "count"), jfield(r, "total"));
+	if (jget(r, "truncated") != NULL && jget(r, "truncated")->b)
+		printf("(truncated: at most %s shown; sessions list max N for more)\n", jfield(r, "max"));
+	if (miss != NULL && miss->type == J_ARR && miss->n > 0) {
+		printf("(no answer from worker");
+		for (unsigned i = 0; i < miss->n; i++)
+			printf(" %s", jtext(&miss->kids[i]));
+		printf(": its sessions are missing)\n");
 	}
 }
 
@@ -478,6 +549,8 @@ static void print_human(const char *cmd, const char *sub, const struct jv *r)
 		print_limits(r);
 	else if (strcmp(cmd, "backends") == 0)
 		print_backends(r);
+	else if (strcmp(cmd, "sessions") == 0)
+		print_sessions(r);
 	else if (strcmp(cmd, "help") == 0) {
 		const struct jv *c = jget(r, "commands");
 		for (unsigned i = 0; c != NULL && c->type == J_ARR && i < c->n; i++)

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
+#include "ctlsock/ctl_sessions.h"
 #include "ctlsock/ctl_stats.h"
 #include "metrics.h"
 #include "relay/backend_pool.h"
@@ -476,35 +478,237 @@ static void cmd_list(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r)
 
 /* ---- limits, backends */
 
-static void cmd_limits(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r)
+static void put_limit(struct ctl_buf *b, const struct cfg_limit *l, bool runtime, int replaces, bool first)
+{
+	ctl_buf_printf(b, "%s{\"kind\":\"%s\",\"key\":\"%s\"", first ? "" : ",", cfg_limit_kind_name(l->kind),
+		       cfg_limit_key_name(l->key));
+	field_u64(b, "count", l->count);
+	field_u64(b, "period_s", l->period_ms / 1000);
+	field_u64(b, "period_ms", l->period_ms);
+	field_u64(b, "burst", l->burst);
+	field_str(b, "fail", l->fail_closed ? "closed" : "open");
+	if (l->key == CFG_KEY_NET) {
+		field_u64(b, "prefix4", l->net4_prefix);
+		field_u64(b, "prefix6", l->net6_prefix);
+	}
+	field_u64(b, "code", l->code);
+	field_str(b, "status", l->status);
+	field_str(b, "text", l->text);
+	field_str(b, "source", runtime ? "runtime" : "config");
+	if (runtime)
+		ctl_buf_puts(b, ",\"line\":null");
+	else
+		field_u64(b, "line", (uint64_t)l->line);
+	if (runtime && replaces > 0)
+		field_u64(b, "replaces_line", (uint64_t)replaces);
+	ctl_buf_puts(b, "}");
+}
+
+/* The config file's generation under the running one (limits set makes an
+ * overlay of it). Returns a new reference. */
+static struct cfg *file_cfg(struct ctl_sock *s)
+{
+	struct cfg *cur = control_cfg_ref(s->ctl);
+	struct cfg *file = cfg_ref(cur->base != NULL ? cur->base : cur);
+
+	cfg_unref(cur);
+	return file;
+}
+
+/*
+ * Lay the runtime limits over the file's again and make it the running
+ * generation: the store takes the rules now (as on a reload, counters of
+ * rules that stay are kept), new sessions see them in their config.
+ */
+static int limits_publish(struct ctl_sock *s, char *err, size_t errlen)
+{
+	struct cfg *file = file_cfg(s), *n = ctl_limits_overlay(&s->rlimits, file);
+	struct pol_store *st = control_store(s->ctl);
+
+	cfg_unref(file);
+	if (n == NULL) {
+		snprintf(err, errlen, "no memory for the new limits; nothing changed");
+		return SL_ERROR;
+	}
+	if (st != NULL && st->ops->apply(st, n) != SL_OK) {
+		snprintf(err, errlen, "the policy store refused the new limits (no memory?); nothing changed");
+		cfg_unref(n);
+		return SL_ERROR;
+	}
+	control_publish_cfg(s->ctl, n);
+	return SL_OK;
+}
+
+static void limits_list(struct ctl_sock *s, struct ctl_conn *c)
 {
 	struct ctl_buf *b = &c->out;
-	struct cfg *cf;
+	struct cfg *cf = control_cfg_ref(s->ctl), *file = file_cfg(s);
+	unsigned max = file->nlimits + s->rlimits.n, n;
+	struct cfg_limit *l = malloc((max ? max : 1) * sizeof(*l));
+	bool *rt = malloc((max ? max : 1) * sizeof(*rt));
+	int *rep = malloc((max ? max : 1) * sizeof(*rep));
 
-	if (r->argc != 2 || strcmp(r->argv[1], "list") != 0) {
-		ctl_reply_error(b, "usage: limits list (limits set: not yet; edit the config and reload)");
-		return;
+	if (l == NULL || rt == NULL || rep == NULL) {
+		ctl_reply_error(b, "no memory");
+		goto out;
 	}
-	cf = control_cfg_ref(s->ctl);
+	n = ctl_limits_effective(&s->rlimits, file, l, rt, rep, max);
 	ok_open(b);
 	ctl_buf_puts(b, ",\"limits\":[");
-	for (unsigned i = 0; i < cf->nlimits; i++) {
-		const struct cfg_limit *l = &cf->limits[i];
-		ctl_buf_printf(b, "%s{\"kind\":\"%s\",\"key\":\"%s\"", i ? "," : "",
-			       cfg_limit_kind_name(l->kind), cfg_limit_key_name(l->key));
-		field_u64(b, "count", l->count);
-		field_u64(b, "period_s", l->period_ms / 1000);
-		field_u64(b, "burst", l->burst);
-		field_str(b, "fail", l->fail_closed ? "closed" : "open");
-		field_u64(b, "code", l->code);
-		field_str(b, "status", l->status);
-		field_str(b, "text", l->text);
-		field_u64(b, "line", (uint64_t)l->line);
-		ctl_buf_puts(b, "}");
-	}
+	for (unsigned i = 0; i < n; i++)
+		put_limit(b, &l[i], rt[i], rep[i], i == 0);
 	ctl_buf_puts(b, "]");
+	field_u64(b, "runtime", s->rlimits.n);
 	ok_close(b);
+out:
+	free(l);
+	free(rt);
+	free(rep);
+	cfg_unref(file);
 	cfg_unref(cf);
+}
+
+static const char *limit_words(const struct cfg_limit *l, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s %s %" PRIu64 "/%" PRIu64 "s", cfg_limit_kind_name(l->kind), cfg_limit_key_name(l->key),
+		 l->count, l->period_ms / 1000);
+	return buf;
+}
+
+static void limits_set(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r)
+{
+	struct ctl_buf *b = &c->out;
+	struct ctl_limits saved;
+	struct cfg_limit lim;
+	char err[256], w[96];
+	int rc;
+
+	if (r->argc < 5) {
+		ctl_reply_error(b, "usage: limits set KIND KEY COUNT/PERIOD [burst N] [fail open|closed] "
+				"[prefix4 N] [prefix6 N] [reply CODE STATUS \"TEXT\"]");
+		return;
+	}
+	if (cfg_limit_parse((const char *const *)&r->argv[2], &r->quoted[2], r->argc - 2, &lim, err,
+			    sizeof(err)) != SL_OK) {
+		ctl_reply_error(b, "%s", err);
+		return;
+	}
+	saved = s->rlimits;
+	rc = ctl_limits_set(&s->rlimits, &lim, (uint32_t)c->uid, (int64_t)time(NULL));
+	if (rc == SL_ERROR) {
+		ctl_reply_error(b, "too many runtime limits (max %d): limits del some, or put them in the file",
+				CTL_LIMITS_MAX);
+		return;
+	}
+	if (limits_publish(s, err, sizeof(err)) != SL_OK) {
+		s->rlimits = saved;
+		ctl_reply_error(b, "%s", err);
+		return;
+	}
+	sl_info("control: uid %u: limits set %s count %" PRIu64 " burst %" PRIu64 " fail %s", (unsigned)c->uid,
+		limit_words(&lim, w, sizeof(w)), lim.count, lim.burst, lim.fail_closed ? "closed" : "open");
+	ok_open(b);
+	field_str(b, "result", rc == SL_DONE ? "updated" : "added");
+	ctl_buf_puts(b, ",\"limit\":");
+	put_limit(b, &lim, true, 0, true);
+	ok_close(b);
+}
+
+/* "limits del KIND KEY [COUNT/PERIOD | PERIOD] [prefix4 N] [prefix6 N]" */
+static void limits_del(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r)
+{
+	struct ctl_buf *b = &c->out;
+	struct ctl_limits saved;
+	struct cfg_limit lim;
+	char err[256], rate[64], w[96];
+	const char *words[CTL_ARGS_MAX];
+	int found = -1, line = 0;
+	unsigned matches = 0;
+
+	if (r->argc < 4) {
+		ctl_reply_error(b, "usage: limits del KIND KEY [COUNT/PERIOD] (a runtime rule)");
+		return;
+	}
+	if (r->argc == 4) {
+		/* no period: the one runtime rule of that kind and key */
+		for (unsigned i = 0; i < s->rlimits.n; i++) {
+			const struct cfg_limit *x = &s->rlimits.ent[i].lim;
+			if (strcmp(cfg_limit_kind_name(x->kind), r->argv[2]) == 0 &&
+			    strcmp(cfg_limit_key_name(x->key), r->argv[3]) == 0) {
+				found = (int)i;
+				matches++;
+			}
+		}
+		if (matches > 1) {
+			ctl_reply_error(b, "%u runtime %s %s rules: name the one (limits del %s %s COUNT/PERIOD)",
+					matches, r->argv[2], r->argv[3], r->argv[2], r->argv[3]);
+			return;
+		}
+		memset(&lim, 0, sizeof(lim));
+		if (found >= 0)
+			lim = s->rlimits.ent[found].lim;
+	} else {
+		/* a bare period ("hour", "10m") stands for any count */
+		for (unsigned i = 2; i < r->argc; i++)
+			words[i - 2] = r->argv[i];
+		if (strcmp(r->argv[2], "concurrency") != 0 && strchr(r->argv[4], '/') == NULL) {
+			snprintf(rate, sizeof(rate), "1/%s", r->argv[4]);
+			words[2] = rate;
+		}
+		if (cfg_limit_parse(words, &r->quoted[2], r->argc - 2, &lim, err, sizeof(err)) != SL_OK) {
+			ctl_reply_error(b, "%s", err);
+			return;
+		}
+		found = ctl_limits_find(&s->rlimits, &lim);
+	}
+	if (found < 0) {
+		struct cfg *file = file_cfg(s);
+		for (unsigned i = 0; i < file->nlimits && line == 0; i++) {
+			const struct cfg_limit *x = &file->limits[i];
+			if (r->argc == 4 ? strcmp(cfg_limit_kind_name(x->kind), r->argv[2]) == 0 &&
+						   strcmp(cfg_limit_key_name(x->key), r->argv[3]) == 0
+					 : cfg_limit_same_rule(x, &lim))
+				line = x->line;
+		}
+		if (line > 0)
+			ctl_reply_error(b, "no runtime rule %s %s; the one in force is in %s line %d: edit it there and "
+					"reload, or override it with limits set", r->argv[2], r->argv[3], file->file, line);
+		else
+			ctl_reply_error(b, "no runtime rule %s %s%s%s", r->argv[2], r->argv[3], r->argc > 4 ? " " : "",
+					r->argc > 4 ? r->argv[4] : "");
+		cfg_unref(file);
+		return;
+	}
+	saved = s->rlimits;
+	lim = s->rlimits.ent[found].lim;
+	ctl_limits_remove(&s->rlimits, (unsigned)found);
+	if (limits_publish(s, err, sizeof(err)) != SL_OK) {
+		s->rlimits = saved;
+		ctl_reply_error(b, "%s", err);
+		return;
+	}
+	sl_info("control: uid %u: limits del %s", (unsigned)c->uid, limit_words(&lim, w, sizeof(w)));
+	ok_open(b);
+	field_str(b, "result", "deleted");
+	ctl_buf_puts(b, ",\"limit\":");
+	put_limit(b, &lim, true, 0, true);
+	ok_close(b);
+}
+
+static void cmd_limits(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r)
+{
+	const char *sub = r->argc > 1 ? r->argv[1] : "list";
+
+	if (strcmp(sub, "list") == 0 && r->argc <= 2)
+		limits_list(s, c);
+	else if (strcmp(sub, "set") == 0)
+		limits_set(s, c, r);
+	else if (strcmp(sub, "del") == 0)
+		limits_del(s, c, r);
+	else
+		ctl_reply_error(&c->out, "usage: limits list | limits set KIND KEY COUNT/PERIOD [burst N] "
+				"[fail open|closed] [prefix4 N] [prefix6 N] [reply CODE STATUS \"TEXT\"] | "
+				"limits del KIND KEY [COUNT/PERIOD]");
 }
 
 static void cmd_backends(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r)
@@ -625,8 +829,9 @@ static const struct ctl_cmd commands[] = {
 	{ "stats",    cmd_stats,    "stats" },
 	{ "block",    cmd_list,     "block add|del|list|test KIND VALUE [ttl SECONDS] [reason \"TEXT\"]" },
 	{ "allow",    cmd_list,     "allow add|del|list|test KIND VALUE [ttl SECONDS] [reason \"TEXT\"]" },
-	{ "limits",   cmd_limits,   "limits list" },
+	{ "limits",   cmd_limits,   "limits list | limits set KIND KEY COUNT/PERIOD [burst N] [fail open|closed] [prefix4 N] [prefix6 N] [reply CODE STATUS \"TEXT\"] | limits del KIND KEY [COUNT/PERIOD]" },
 	{ "backends", cmd_backends, "backends list|drain NAME|enable NAME" },
+	{ "sessions", ctl_sessions_cmd, "sessions [list [max N]] | sessions kill ID" },
 	{ "reload",   cmd_reload,   "reload" },
 	{ "shutdown", cmd_shutdown, "shutdown" },
 	{ "metrics",  cmd_metrics,  "metrics" },

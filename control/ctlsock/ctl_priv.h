@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "ctlsock/ctl_limits.h"
 #include "ctlsock/ctl_proto.h"
 #include "ctlsock/ctl_sock.h"
 #include "util/timer_wheel.h"
@@ -28,6 +29,7 @@ struct ctl_conn {
 	bool              closing;      /**< flush out, then close */
 	bool              peer_eof;
 	bool              draining;     /**< reply sent and half-closed: discarding input */
+	bool              waiting;      /**< an answer from the workers is due: later requests wait */
 	size_t            drained;
 	uint64_t          drain_until;
 	uint64_t          last_ms;
@@ -43,9 +45,12 @@ struct ctl_sock {
 	struct ctl_conn  *conns;
 	unsigned          nconns;
 	struct ctl_lists  lists;
+	struct ctl_limits rlimits;      /**< limits set at run time (limits set) */
 	struct tw_timer   tick;
 	uint64_t          start_ms;
 	int64_t           start_unix;
+	struct ctl_sess_req *sess_reqs; /**< sessions requests waiting for the workers */
+	uint32_t          sess_next_id;
 	bool              shutdown_asked;
 	bool              shutdown_sent;
 	struct ctl_sock_counters n;
@@ -55,5 +60,8 @@ struct ctl_sock {
 void ctl_cmd_dispatch(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r);
 /* Publish the snapshot for the current config + runtime lists. SL_OK or SL_ERROR (no memory). */
 int ctl_cmd_publish(struct ctl_sock *s);
+/* The late reply of a waiting client is in c->out: send it and go on with
+ * the requests behind it. May free c. Not from inside ctl_cmd_dispatch. */
+void ctl_conn_resume(struct ctl_conn *c);
 
 #endif

@@ -201,3 +201,48 @@ void ctl_reply_error(struct ctl_buf *b, const char *fmt, ...)
 	ctl_buf_json_str(b, msg);
 	ctl_buf_puts(b, "}\n");
 }
+
+int ctl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t n = 0;
+
+	if (*s == '\0')
+		return SL_DECLINED;
+	for (; *s != '\0'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (d > 9 || n > (UINT64_MAX - d) / 10)
+			return SL_DECLINED;
+		n = n * 10 + d;
+	}
+	if (n < min || n > max)
+		return SL_DECLINED;
+	*out = n;
+	return SL_OK;
+}
+
+int ctl_parse_session_id(const char *s, uint64_t *out)
+{
+	uint64_t n = 0;
+	size_t len;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	len = strlen(s);
+	if (len == 0 || len > 16)
+		return SL_DECLINED;
+	for (; *s != '\0'; s++) {
+		char ch = *s;
+		unsigned d;
+		if (ch >= '0' && ch <= '9')
+			d = (unsigned)(ch - '0');
+		else if (ch >= 'a' && ch <= 'f')
+			d = (unsigned)(ch - 'a' + 10);
+		else if (ch >= 'A' && ch <= 'F')
+			d = (unsigned)(ch - 'A' + 10);
+		else
+			return SL_DECLINED;
+		n = n << 4 | d;
+	}
+	*out = n;
+	return SL_OK;
+}

@@ -29,6 +29,15 @@ struct ctl_req {
  */
 int ctl_proto_split(const char *line, size_t len, struct ctl_req *req, char *err, size_t errlen);
 
+/*
+ * ctl_parse_u64 - a decimal count min..max, digits only (no sign, no
+ * blanks, no overflow). ctl_parse_session_id - a session id as the logs
+ * print it (session=1000000002a): hex, "0x" allowed. Both return
+ * SL_OK or SL_DECLINED.
+ */
+int ctl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int ctl_parse_session_id(const char *s, uint64_t *out);
+
 /* A reply under construction. On allocation failure `oom` is set and later
  * appends do nothing, so callers check once at the end. */
 struct ctl_buf {

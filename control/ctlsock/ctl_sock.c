@@ -15,6 +15,7 @@
 
 #include "control.h"
 #include "ctlsock/ctl_peer.h"
+#include "ctlsock/ctl_sessions.h"
 #include "util/sl_clock.h"
 #include "util/sl_evloop.h"
 #include "util/sl_log.h"
@@ -26,6 +27,8 @@ static void conn_free(struct ctl_conn *c)
 {
 	struct ctl_sock *s = c->s;
 
+	if (c->waiting)
+		ctl_sessions_cancel(s, c);
 	sl_evloop_del(s->loop, c->fd);
 	close(c->fd);
 	*c->pprev = c->next;
@@ -91,7 +94,7 @@ static void process_input(struct ctl_conn *c)
 {
 	size_t start = 0;
 
-	while (!c->closing && c->out.len < CTL_OUT_HIGH) {
+	while (!c->closing && !c->waiting && c->out.len < CTL_OUT_HIGH) {
 		char *nl = memchr(c->in + start, '\n', c->inlen - start);
 		if (nl == NULL)
 			break;
@@ -102,7 +105,7 @@ static void process_input(struct ctl_conn *c)
 		memmove(c->in, c->in + start, c->inlen - start);
 		c->inlen -= start;
 	}
-	if (c->closing)
+	if (c->closing || c->waiting)
 		return;
 	if (c->inlen == sizeof(c->in) && memchr(c->in, '\n', c->inlen) == NULL) {
 		c->s->n.requests++;
@@ -146,6 +149,8 @@ static void conn_update(struct ctl_conn *c)
 			c->drain_until = sl_clock_ms() + CTL_DRAIN_MS;
 			break;
 		}
+		if (c->waiting)
+			break;   /* the workers' answer first; even after the peer's EOF */
 		/* input held back by the output bound, or a last line before EOF */
 		if (c->inlen > 0 && (c->peer_eof || memchr(c->in, '\n', c->inlen) != NULL)) {
 			process_input(c);
@@ -157,11 +162,19 @@ static void conn_update(struct ctl_conn *c)
 		}
 		break;
 	}
-	if ((!c->closing && !c->peer_eof && c->out.len < CTL_OUT_HIGH) || c->draining)
+	if ((!c->closing && !c->peer_eof && !c->waiting && c->out.len < CTL_OUT_HIGH) || c->draining)
 		ev |= SL_EV_READ;
 	if (c->out.len > 0)
 		ev |= SL_EV_WRITE;
 	sl_evloop_mod(c->s->loop, c->fd, ev);
+}
+
+void ctl_conn_resume(struct ctl_conn *c)
+{
+	c->waiting = false;
+	c->last_ms = sl_clock_ms();
+	process_input(c);
+	conn_update(c); /* may free c */
 }
 
 static void on_conn(struct sl_evloop *l, int fd, unsigned events, void *arg)
@@ -217,8 +230,14 @@ static void refuse(int fd, const char *msg)
 
 	ctl_reply_error(&b, "%s", msg);
 	if (b.p != NULL) {
+		char junk[4096];
 		ssize_t n = send(fd, b.p, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		(void)n; /* best effort: the peer learns why, or just sees the close */
+		/* best effort: the peer learns why, or just sees the close. What it
+		 * already sent is read away, or the close would reset the socket
+		 * and the peer could lose the reply before reading it. */
+		shutdown(fd, SHUT_WR);
+		for (int i = 0; i < 4 && (n = recv(fd, junk, sizeof(junk), MSG_DONTWAIT)) > 0; i++)
+			;
 	}
 	ctl_buf_free(&b);
 	close(fd);
@@ -418,6 +437,7 @@ void ctl_sock_free(struct ctl_sock *s)
 		return;
 	while (s->conns != NULL)
 		conn_free(s->conns);
+	ctl_sessions_free_all(s);
 	if (tw_armed(&s->tick))
 		tw_cancel(sl_evloop_wheel(s->loop), &s->tick);
 	if (s->fd >= 0) {
@@ -436,6 +456,27 @@ struct pol_snapshot *ctl_sock_lists_build(struct ctl_sock *s, const struct cfg *
 		return pol_snapshot_build(c->lists, c->nlists);
 	s->n.reloads++;
 	return ctl_lists_build(&s->lists, c);
+}
+
+struct cfg *ctl_sock_reload_cfg(struct ctl_sock *s, struct cfg *file)
+{
+	struct cfg *c;
+
+	if (s == NULL || s->rlimits.n == 0)
+		return file;
+	c = ctl_limits_overlay(&s->rlimits, file);
+	if (c == NULL) {
+		sl_err("reload: no memory for the runtime limits: the file's apply alone");
+		return file;
+	}
+	sl_info("reload: %u runtime limit%s laid over the file's", s->rlimits.n, s->rlimits.n == 1 ? "" : "s");
+	cfg_unref(file);
+	return c;
+}
+
+void ctl_sock_worker_msg(struct ctl_sock *s, unsigned worker, const struct ctl_msg *m)
+{
+	ctl_sessions_worker_msg(s, worker, m);
 }
 
 const struct ctl_sock_counters *ctl_sock_counters(const struct ctl_sock *s) { return &s->n; }

@@ -34,6 +34,16 @@ void ctl_sock_free(struct ctl_sock *s);
  * runtime ones. s may be NULL (config entries only). */
 struct pol_snapshot *ctl_sock_lists_build(struct ctl_sock *s, const struct cfg *c);
 
+/* A worker's answer to a request of the control socket (sessions): the
+ * control loop hands over what is not a policy query. s may be NULL. */
+struct ctl_msg;
+void ctl_sock_worker_msg(struct ctl_sock *s, unsigned worker, const struct ctl_msg *m);
+
+/* The reload hook: the generation to run for the freshly read file, with
+ * the runtime limits laid over its own. Consumes the caller's reference on
+ * file, returns one on the result. s may be NULL. */
+struct cfg *ctl_sock_reload_cfg(struct ctl_sock *s, struct cfg *file);
+
 const struct ctl_sock_counters *ctl_sock_counters(const struct ctl_sock *s);
 const struct ctl_lists *ctl_sock_lists(const struct ctl_sock *s);
 uint64_t ctl_sock_start_ms(const struct ctl_sock *s);   /**< monotonic, at start */

@@ -177,8 +177,12 @@ static void handle_msg(struct kt_worker *w, const struct ctl_msg *m)
 		kt_conn_settle(c);
 		break;
 	default:
-		if (control_worker_msg(w->ctl, &w->rw, m, &w->generation))
+		if (control_worker_msg(w->ctl, &w->rw, m, &w->generation)) {
+			/* a kill wrote to the session's legs: settle it, as after a verdict */
+			if (m->type == CTL_MSG_SESSION_KILL && (c = lookup(w, m->session)) != NULL)
+				kt_conn_settle(c);
 			break;
+		}
 		sl_warn("kernel worker %u: unknown control message %u", w->idx, m->type);
 		break;
 	}

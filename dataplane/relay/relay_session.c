@@ -93,8 +93,13 @@ struct relay_session {
 	bool     data_mode;          /**< message content is flowing to the backend */
 	bool     data_failed;        /**< ... and the backend leg broke meanwhile */
 	bool     closing;
+	bool     kill_pending;       /**< killed while a message end was at the backend */
 	uint32_t msg_nrcpt;          /**< recipients of the message at the backend */
 	char     backend_name[CFG_NAME_MAX];
+
+	/* the worker's registry of live sessions */
+	struct relay_session *live_next, **live_pprev;
+	uint64_t start_ms;
 
 	/* Not zeroed at start: written before they are read. */
 	struct relay_job jobs[RELAY_JOBS];
@@ -257,6 +262,7 @@ static uint32_t passive_fall(const struct cfg *c)
 
 static void run_jobs(struct relay_session *s);
 static void backend_failed(struct relay_session *s, enum smtp_reply_id why, bool retry);
+static void kill_if_pending(struct relay_session *s);
 
 static void rc_send(void *arg, const void *p, size_t n)
 {
@@ -340,6 +346,8 @@ static void rc_reply(void *arg, uint32_t tag, const struct backend_reply *r)
 		return;
 	/* A 5xx of the backend is its decision; relay it. Ours are 4xx only. */
 	finish(s, in.slot, ok, r->raw, r->raw_len, -1, false);
+	if (in.verb == SMTP_VERB_DOT)
+		kill_if_pending(s);
 }
 
 static void rc_failed(void *arg, enum relay_fail why, const struct backend_reply *r)
@@ -434,6 +442,7 @@ static void backend_failed(struct relay_session *s, enum smtp_reply_id why, bool
 		if (in.slot != TAG_SILENT)
 			finish_id(s, in.slot, false, why);
 	}
+	kill_if_pending(s);   /* the end of a message it held was answered (4xx) */
 	if (s->closing)
 		return;
 	if (!retry) {
@@ -888,6 +897,12 @@ struct relay_session *relay_session_start(void *mem, struct relay_worker *w,
 	s->hook_slot = UINT32_MAX;
 	sl_addr_format(&p->client, addr, sizeof(addr), false);
 	snprintf(s->peer, sizeof(s->peer), "[%s]:%u", addr, p->client.port);
+	s->start_ms = w->now_ms;
+	s->live_next = w->live;
+	if (w->live != NULL)
+		w->live->live_pprev = &s->live_next;
+	s->live_pprev = &w->live;
+	w->live = s;
 	w->sessions++;
 	w->stressed = s->cfg->smtp.stress_sessions && w->sessions >= s->cfg->smtp.stress_sessions;
 	smtp_session_init(&s->smtp, s->cfg, &engine_hooks, s, s->id, s->peer,
@@ -1065,9 +1080,121 @@ void relay_session_free(struct relay_session *s)
 	s->backend = -1;
 	free(s->rc);
 	s->rc = NULL;
+	if (s->live_pprev != NULL) {
+		*s->live_pprev = s->live_next;
+		if (s->live_next != NULL)
+			s->live_next->live_pprev = s->live_pprev;
+		s->live_pprev = NULL;
+	}
 	if (s->w->sessions > 0)
 		s->w->sessions--;
 	s->w->stressed = s->cfg->smtp.stress_sessions && s->w->sessions >= s->cfg->smtp.stress_sessions;
 	cfg_unref(s->cfg);
 	s->cfg = NULL;
+}
+
+/* ---- the registry and the operator's view (control socket) */
+
+struct relay_session *relay_session_first(const struct relay_worker *w)
+{
+	return w->live;
+}
+
+struct relay_session *relay_session_next(const struct relay_session *s)
+{
+	return s->live_next;
+}
+
+struct relay_session *relay_session_find(const struct relay_worker *w, uint64_t id)
+{
+	struct relay_session *s;
+
+	for (s = w->live; s != NULL; s = s->live_next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+const char *relay_stage_name(enum relay_stage st)
+{
+	static const char *const names[RELAY_STAGE_COUNT] = {
+		"connect", "greeted", "helo", "mail", "rcpt", "data", "closing",
+	};
+
+	return (unsigned)st < RELAY_STAGE_COUNT ? names[st] : "?";
+}
+
+static enum relay_stage stage_of(const struct relay_session *s)
+{
+	const struct smtp_session *e = &s->smtp;
+
+	if (s->closing || s->kill_pending || e->state == SMTP_S_CLOSING)
+		return RELAY_STAGE_CLOSING;
+	if (e->state == SMTP_S_CONNECT)
+		return RELAY_STAGE_CONNECT;
+	if (e->state == SMTP_S_DATA)
+		return RELAY_STAGE_DATA;
+	if (!e->helo_done)
+		return RELAY_STAGE_GREETED;
+	if (!e->in_tx)
+		return RELAY_STAGE_HELO;
+	return e->rcpt_ok == 0 ? RELAY_STAGE_MAIL : RELAY_STAGE_RCPT;
+}
+
+void relay_session_describe(const struct relay_session *s, struct relay_session_info *out)
+{
+	const struct smtp_session *e = &s->smtp;
+
+	memset(out, 0, offsetof(struct relay_session_info, helo));
+	out->id = s->id;
+	out->client = s->client;
+	out->age_ms = s->w->now_ms > s->start_ms ? s->w->now_ms - s->start_ms : 0;
+	out->bytes = e->counts.bytes + (e->state == SMTP_S_DATA ? e->data_size : 0);
+	out->messages = e->counts.messages;
+	out->stage = (uint8_t)stage_of(s);
+	copy_str(out->helo, sizeof(out->helo), e->helo);
+	copy_str(out->sender, sizeof(out->sender), e->in_tx ? e->sender : "");
+	copy_str(out->backend, sizeof(out->backend), s->backend >= 0 ? s->backend_name : "");
+}
+
+/* Is the end of a message at the backend, waiting for its reply? */
+static bool dot_at_backend(const struct relay_session *s)
+{
+	for (uint32_t i = s->ihead; i != s->itail; i++)
+		if (s->inflight[i % RELAY_CLIENT_QUEUE].verb == SMTP_VERB_DOT)
+			return true;
+	return false;
+}
+
+static void kill_now(struct relay_session *s)
+{
+	size_t n;
+	const char *line = smtp_reply_line(SMTP_R_SHUTDOWN, &n);
+
+	s->kill_pending = false;
+	sl_info("session=%" PRIx64 " closed by the operator: %s", s->id, s->peer);
+	/* past whatever replies are owed: the client must not wait for them */
+	s->ops->send(s->conn, SL_LEG_CLIENT, line, n);
+	s->smtp.state = SMTP_S_CLOSING;
+	h_close(s);
+}
+
+static void kill_if_pending(struct relay_session *s)
+{
+	if (s->kill_pending && !s->closing && !dot_at_backend(s))
+		kill_now(s);
+}
+
+int relay_session_kill(struct relay_session *s)
+{
+	if (s->closing || s->smtp.state == SMTP_S_CLOSING)
+		return SL_DONE;
+	if (dot_at_backend(s)) {
+		s->kill_pending = true;
+		sl_info("session=%" PRIx64 " to be closed by the operator once the backend answers its message",
+			s->id);
+		return SL_AGAIN;
+	}
+	kill_now(s);
+	return SL_OK;
 }

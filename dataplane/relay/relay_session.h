@@ -14,6 +14,31 @@
 struct backend_pool;
 struct relay_session;
 
+/* What a session is doing, as the control socket's sessions command shows it. */
+enum relay_stage {
+	RELAY_STAGE_CONNECT = 0,    /* before the greeting (connect verdict, greet pause) */
+	RELAY_STAGE_GREETED,        /* 220 sent, no HELO yet */
+	RELAY_STAGE_HELO,
+	RELAY_STAGE_MAIL,           /* MAIL given, no recipient accepted yet */
+	RELAY_STAGE_RCPT,
+	RELAY_STAGE_DATA,           /* message content flowing */
+	RELAY_STAGE_CLOSING,
+	RELAY_STAGE_COUNT
+};
+
+/* One live session, by value: it travels on a ring to the control thread. */
+struct relay_session_info {
+	uint64_t       id;
+	struct sl_addr client;         /**< with port */
+	uint64_t       age_ms;
+	uint64_t       bytes;          /**< message bytes from the client, the one in progress included */
+	uint32_t       messages;       /**< messages the backend took */
+	uint8_t        stage;          /**< enum relay_stage */
+	char           helo[SL_HELO_MAX + 1];
+	char           sender[SL_PATH_MAX + 1]; /**< of the transaction in progress, "" otherwise */
+	char           backend[CFG_NAME_MAX];   /**< "" without a backend leg */
+};
+
 /*
  * What the sessions of one worker share. Owned by the worker (the
  * transport); sessions only read it, except the counters.
@@ -28,6 +53,7 @@ struct relay_worker {
 	bool                       shutting_down;
 	uint64_t                   now_ms;     /**< the worker's clock, updated by its loop */
 	uint64_t                   next_id;    /**< session numbering */
+	struct relay_session      *live;       /**< every started, not yet freed session (registry) */
 };
 
 /* Per-session facts the transport knows at accept. */
@@ -69,5 +95,28 @@ void   relay_session_shutdown(struct relay_session *s);
 void   relay_session_free(struct relay_session *s);
 
 uint64_t relay_session_id(const struct relay_session *s);
+
+/*
+ * The worker's registry: relay_session_start links a session into w->live,
+ * relay_session_free unlinks it, so every transport has it without a hook.
+ * Walk with relay_session_first/next (no session may start or end meanwhile).
+ */
+struct relay_session *relay_session_first(const struct relay_worker *w);
+struct relay_session *relay_session_next(const struct relay_session *s);
+/* The live session with this id on w, or NULL. Linear: for operators, not packets. */
+struct relay_session *relay_session_find(const struct relay_worker *w, uint64_t id);
+void relay_session_describe(const struct relay_session *s, struct relay_session_info *out);
+const char *relay_stage_name(enum relay_stage st);
+
+/*
+ * relay_session_kill - the operator closes the session: 421 4.3.2 to the
+ * client, the backend leg dropped (a message not yet ended goes nowhere: the
+ * client was not told 250, so it sends again). When the end of a message is
+ * at the backend, the kill waits for its reply, which the client gets first:
+ * a message the backend took is never sent twice. Returns SL_OK (closing
+ * now), SL_AGAIN (after that reply) or SL_DONE (it was closing already).
+ * The transport settles the connection afterwards, as after any call.
+ */
+int relay_session_kill(struct relay_session *s);
 
 #endif

@@ -192,7 +192,7 @@ fi
 # the raw protocol: one error line, then the close
 mkdir -m 1777 "$T/peer"
 as 65003 65003 --clear-groups "$PY" "$T/raw.py" "$SOCK" "$T/peer/raw.out" <<<"version" >"$T/allow-raw.err" 2>&1
-[ "$(cat "$T/peer/raw.out" 2>/dev/null)" = '{"ok":false,"error":"uid 65003 is not allowed on this socket"}' ] &&
+[ "$(head -n1 "$T/peer/raw.out" 2>/dev/null)" = '{"ok":false,"error":"uid 65003 is not allowed on this socket"}' ] &&
 	ok peer-refused-raw || bad peer-refused-raw "unexpected reply" "$T/peer/raw.out" "$T/allow-raw.err"
 # and back: without the directive uid 65000 is refused again
 cp "$T/sluice.conf.noallow" "$T/sluice.conf"
@@ -200,6 +200,131 @@ ctl reload >/dev/null 2>&1 || bad allow-reload "reload failed"
 sleep 0.5
 as 65000 65000 --clear-groups "$CTL" -s "$SOCK" status >/dev/null 2>&1 &&
 	bad peer-allow-reloaded "uid 65000 still allowed after the reload" || ok peer-allow-reloaded
+
+# ---- sessions list / kill: two clients held open in a transaction
+cat >"$T/hold.py" <<'PYEOF'
+import socket, sys, time
+port, name, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port), 10)
+s.settimeout(30)
+f = s.makefile("rb")
+def reply():
+    while True:
+        l = f.readline()
+        if not l or l[3:4] != b"-":
+            return l
+reply()
+s.sendall(b"EHLO " + name.encode() + b"\r\n"); reply()
+s.sendall(b"MAIL FROM:<held@b.example>\r\n"); reply()
+open(out + ".ready", "w").write(str(s.getsockname()[1]))
+rest = b""
+try:
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        rest += b
+except OSError as e:
+    rest += ("\nERROR %s" % e).encode()
+open(out, "wb").write(rest)
+PYEOF
+"$PY" "$T/hold.py" "$SL_PORT" held1.example "$T/held1.out" & h1=$!; track_pid $h1
+"$PY" "$T/hold.py" "$SL_PORT" held2.example "$T/held2.out" & h2=$!; track_pid $h2
+wait_for 10 test -s "$T/held1.out.ready" && wait_for 10 test -s "$T/held2.out.ready" || bad sessions-hold "clients not in MAIL" "$T/sluice.log"
+p1=$(cat "$T/held1.out.ready")
+ctl --json sessions list >"$T/sess.json" 2>&1 &&
+	json sessions-list "$T/sess.json" "r['complete'] and not r['truncated'] and r['missing_workers'] == [] and r['count'] == r['total'] >= 2 and any(x['client'] == '127.0.0.1:$p1' and x['stage'] == 'mail' and x['helo'] == 'held1.example' and x['sender'] == 'held@b.example' and x['worker'] in (0, 1) and x['age_ms'] >= 0 and x['backend'] in ('', 'cap') for x in r['sessions'])" ||
+	bad sessions-list "list failed" "$T/sess.json"
+ctl sessions >"$T/sess.out" 2>&1 && grep -q '^ID .*CLIENT.*STAGE' "$T/sess.out" &&
+	grep -q "127.0.0.1:$p1 *mail .*held1.example *held@b.example" "$T/sess.out" && grep -q 'shown of' "$T/sess.out" &&
+	ok sessions-human || bad sessions-human "no table row" "$T/sess.out"
+ctl --json sessions list max 1 >"$T/sess1.json" 2>&1 &&
+	json sessions-max "$T/sess1.json" "r['count'] == 1 and r['total'] >= 2 and r['truncated'] and r['max'] == 1"
+ctl sessions list max 1 >"$T/sess1.out" 2>&1 && grep -q '^(truncated' "$T/sess1.out" && ok sessions-max-human ||
+	bad sessions-max-human "no truncation line" "$T/sess1.out"
+# bad requests: exit 1 and a message
+for args in "list max 0|bad max '0'" "list max 10001|bad max '10001'" "list max|usage: sessions" "kill|usage: sessions" \
+	"kill zz|bad session id 'zz'" "kill 0x|bad session id '0x'" "frob|usage: sessions" "list now|usage: sessions"; do
+	a=${args%%|*}; want=${args#*|}
+	# shellcheck disable=SC2086
+	if ctl sessions $a >"$T/sess-bad.out" 2>&1; then bad "sessions-bad-args" "exit 0 for: sessions $a"
+	elif ! grep -qF "$want" "$T/sess-bad.out"; then bad "sessions-bad-args" "sessions $a: want '$want'" "$T/sess-bad.out"
+	else ok "sessions-bad-args:${a// /-}"; fi
+done
+ctl sessions kill 7fffffffffff0001 >"$T/kill-none.out" 2>&1 && bad sessions-kill-unknown "exit 0" ||
+	{ grep -q 'no session 7fffffffffff0001' "$T/kill-none.out" && ok sessions-kill-unknown || bad sessions-kill-unknown "message" "$T/kill-none.out"; }
+# the reply waits for the workers, yet requests pipelined behind it keep their order
+printf 'sessions list max 5\nversion\nsessions kill 7fffffffffff0001\nstatus\n' | raw "$T/sess-pipe.out"
+"$PY" - "$T/sess-pipe.out" <<'PYEOF' && ok sessions-pipelined || bad sessions-pipelined "replies out of order" "$T/sess-pipe.out"
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+sys.exit(0 if len(r) == 4 and "sessions" in r[0] and r[1]["protocol"] == 1 and not r[2]["ok"] and "pid" in r[3] else 1)
+PYEOF
+id1=$("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print([x["id"] for x in r["sessions"] if x["client"].endswith(":"+sys.argv[2])][0])' "$T/sess.json" "$p1" 2>/dev/null)
+ctl --json sessions kill "$id1" >"$T/kill.json" 2>&1 &&
+	json sessions-kill "$T/kill.json" "r['result'] == 'closed' and r['session']['id'] == '$id1' and r['session']['helo'] == 'held1.example'" ||
+	bad sessions-kill "kill failed" "$T/kill.json"
+if wait_for 10 bash -c "! kill -0 $h1 2>/dev/null" && grep -q '^421 4.3.2 ' "$T/held1.out"; then
+	ok sessions-kill-421
+else
+	bad sessions-kill-421 "the client did not get 421 4.3.2 and the close" "$T/held1.out" "$T/sluice.log"
+fi
+grep -q "session=$id1 closed by the operator" "$T/sluice.log" && ok sessions-kill-logged || bad sessions-kill-logged "no log line" "$T/sluice.log"
+wait_for 5 bash -c "! grep -q '\"$id1\"' <(\"$CTL\" -s \"$SOCK\" --json sessions)" && ok sessions-kill-gone ||
+	bad sessions-kill-gone "still listed" "$T/sluice.log"
+ctl sessions kill "$id1" >/dev/null 2>&1 && bad sessions-kill-twice "exit 0" || ok sessions-kill-twice
+id2=$("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print([x["id"] for x in r["sessions"] if x["helo"] == "held2.example"][0])' "$T/sess.json" 2>/dev/null)
+ctl sessions kill "0x$id2" >"$T/kill2.out" 2>&1 && grep -q "session $id2 from 127.0.0.1:[0-9]*: closed (421 4.3.2)" "$T/kill2.out" &&
+	ok sessions-kill-human || bad sessions-kill-human "kill failed" "$T/kill2.out"
+wait_for 10 bash -c "! kill -0 $h2 2>/dev/null" || bad sessions-kill-human "second client still open" "$T/held2.out"
+# a session killed between messages does not disturb the next ones
+sw "$T/sw.after-kill" && ok relays-after-kill || bad relays-after-kill "message failed" "$T/sw.after-kill"
+
+# ---- limits set / del at run time
+ctl --json limits set msg_rate ip 1000/hour burst 1 >"$T/lset.json" 2>&1 &&
+	json limits-set-replace "$T/lset.json" "r['result'] == 'added' and r['limit']['burst'] == 1 and r['limit']['source'] == 'runtime'" ||
+	bad limits-set-replace "set failed" "$T/lset.json"
+ctl --json limits list >"$T/llist.json" 2>&1 &&
+	json limits-list-runtime "$T/llist.json" "len(r['limits']) == 1 and r['limits'][0]['source'] == 'runtime' and r['limits'][0]['replaces_line'] > 0 and r['limits'][0]['burst'] == 1 and r['runtime'] == 1"
+sw "$T/sw.l1" -li 127.0.0.88 || bad limits-set-enforced "first message refused: $(first_error "$T/sw.l1")" "$T/sw.l1"
+if sw "$T/sw.l2" -li 127.0.0.88; then bad limits-set-enforced "second message accepted with burst 1" "$T/sw.l2"
+elif first_error "$T/sw.l2" | grep -q '^450 4.7.1'; then ok limits-set-enforced
+else bad limits-set-enforced "want 450 4.7.1, got: $(first_error "$T/sw.l2")" "$T/sw.l2"; fi
+# a rule of a kind the file has none of: the workers get it with the new generation
+ctl limits set rcpt_rate ip 1/hour burst 1 fail closed >"$T/lset2.out" 2>&1 && grep -q '^added limit rcpt_rate ip 1/3600s burst 1 fail closed' "$T/lset2.out" &&
+	ok limits-set-add || bad limits-set-add "set failed" "$T/lset2.out"
+ctl limits list >"$T/llist.out" 2>&1 && grep -q '^rcpt_rate .* runtime ' "$T/llist.out" && grep -q '^msg_rate .* runtime\* ' "$T/llist.out" &&
+	ok limits-list-human || bad limits-list-human "no runtime rows" "$T/llist.out"
+sw "$T/sw.r2" -li 127.0.0.89 --to user@example.net,other@example.net
+grep -q 'RCPT TO:<user@example.net>' "$T/sw.r2" && first_error "$T/sw.r2" | grep -q '^450 4.7.1' &&
+	ok limits-set-rcpt || bad limits-set-rcpt "no 450 4.7.1 for the second recipient" "$T/sw.r2"
+# they survive a reload (as runtime block/allow entries do)
+ctl reload >/dev/null 2>&1 || bad limits-reload "reload failed"
+sleep 0.5
+ctl --json limits list >"$T/llist2.json" 2>&1 &&
+	json limits-survive-reload "$T/llist2.json" "r['runtime'] == 2 and sorted(x['kind'] for x in r['limits'] if x['source'] == 'runtime') == ['msg_rate', 'rcpt_rate']"
+grep -q 'reload: 2 runtime limits laid over' "$T/sluice.log" && ok limits-reload-logged || bad limits-reload-logged "no log line" "$T/sluice.log"
+if sw "$T/sw.l3" -li 127.0.0.88; then bad limits-enforced-after-reload "accepted" "$T/sw.l3"
+else ok limits-enforced-after-reload; fi
+# bad requests
+for args in "set msg_rate rcpt 10/hour|key 'rcpt' is not allowed for 'msg_rate'" "set msg_rate ip 0/hour|bad value '0/hour'" \
+	"set|usage: limits set" "set msg_rate ip 10/hour fail maybe|expected open or closed" \
+	"set msg_rate ip 10/hour reply 550 5.7.1 go|4xx code" "del conn_rate ip|no runtime rule conn_rate ip" \
+	"del msg_rate ip 10/minute|no runtime rule msg_rate ip 10/minute" "frob|usage: limits list" "list x|usage: limits list"; do
+	a=${args%%|*}; want=${args#*|}
+	# shellcheck disable=SC2086
+	if ctl limits $a >"$T/lbad.out" 2>&1; then bad limits-bad-args "exit 0 for: limits $a"
+	elif ! grep -qF "$want" "$T/lbad.out"; then bad limits-bad-args "limits $a: want '$want'" "$T/lbad.out"
+	else ok "limits-bad-args:${a// /-}"; fi
+done
+ctl limits del rcpt_rate ip >"$T/ldel.out" 2>&1 && grep -q '^deleted limit rcpt_rate ip' "$T/ldel.out" && ok limits-del ||
+	bad limits-del "del failed" "$T/ldel.out"
+ctl --json limits del msg_rate ip hour >"$T/ldel2.json" 2>&1 && json limits-del-period "$T/ldel2.json" "r['result'] == 'deleted'"
+ctl limits del msg_rate ip >"$T/ldel3.out" 2>&1 && bad limits-del-config "exit 0" ||
+	{ grep -q 'sluice.conf line [0-9]*: edit it there' "$T/ldel3.out" && ok limits-del-config || bad limits-del-config "message" "$T/ldel3.out"; }
+ctl --json limits list >"$T/llist3.json" 2>&1 &&
+	json limits-back-to-file "$T/llist3.json" "r['runtime'] == 0 and len(r['limits']) == 1 and r['limits'][0]['source'] == 'config' and r['limits'][0]['burst'] == 100"
+sw "$T/sw.l4" -li 127.0.0.88 && ok limits-del-enforced || bad limits-del-enforced "refused after the file's rule came back: $(first_error "$T/sw.l4")" "$T/sw.l4"
 
 # ---- runtime block: 554 on the next session, gone after del
 if sw "$T/sw.pre" -li 127.0.0.77; then ok pre-block; else bad pre-block "clean client rejected" "$T/sw.pre"; fi

@@ -126,6 +126,39 @@ static void test_buf_grows(void)
 	ctl_buf_free(&b);
 }
 
+/* Counts and session ids as the sessions command reads them. */
+static void test_parse_numbers(void)
+{
+	static const struct { const char *in; int rc; uint64_t v; } counts[] = {
+		{ "1", SL_OK, 1 }, { "10000", SL_OK, 10000 }, { "0", SL_DECLINED, 0 },
+		{ "10001", SL_DECLINED, 0 }, { "", SL_DECLINED, 0 }, { "-1", SL_DECLINED, 0 },
+		{ "+5", SL_DECLINED, 0 }, { "5 ", SL_DECLINED, 0 }, { "0x10", SL_DECLINED, 0 },
+		{ "99999999999999999999999", SL_DECLINED, 0 },
+	};
+	static const struct { const char *in; int rc; uint64_t v; } ids[] = {
+		{ "1000010000000", SL_OK, 0x1000010000000ull }, { "0x2a", SL_OK, 0x2a },
+		{ "ABCdef", SL_OK, 0xabcdef }, { "ffffffffffffffff", SL_OK, UINT64_MAX },
+		{ "1ffffffffffffffff", SL_DECLINED, 0 }, { "0", SL_OK, 0 }, { "0x", SL_DECLINED, 0 },
+		{ "", SL_DECLINED, 0 }, { "12g", SL_DECLINED, 0 }, { "-1", SL_DECLINED, 0 }, { " 1", SL_DECLINED, 0 },
+	};
+	uint64_t v;
+
+	for (size_t i = 0; i < SL_ARRAY_SIZE(counts); i++) {
+		v = 0;
+		CU_ASSERT_EQUAL(ctl_parse_u64(counts[i].in, 1, 10000, &v), counts[i].rc);
+		if (counts[i].rc == SL_OK)
+			CU_ASSERT_EQUAL(v, counts[i].v);
+	}
+	for (size_t i = 0; i < SL_ARRAY_SIZE(ids); i++) {
+		int rc = ctl_parse_session_id(ids[i].in, &v);
+		if (rc != ids[i].rc)
+			fprintf(stderr, "\nid '%s': rc %d\n", ids[i].in, rc);
+		CU_ASSERT_EQUAL(rc, ids[i].rc);
+		if (rc == SL_OK)
+			CU_ASSERT_EQUAL(v, ids[i].v);
+	}
+}
+
 void register_tests(void)
 {
 	static const struct test_case cases[] = {
@@ -134,6 +167,7 @@ void register_tests(void)
 		{ "size bound and NUL", test_split_sizes },
 		{ "JSON strings and error replies", test_json_string },
 		{ "buffer growth", test_buf_grows },
+		{ "counts and session ids", test_parse_numbers },
 		{ NULL, NULL },
 	};
 	test_suite("ctl_proto", cases);

@@ -347,6 +347,11 @@ void control_worker_quiescent(struct control *ctl, unsigned worker, uint64_t g)
 		atomic_store(&ctl->quiescent[worker], g);
 }
 
+/* The sessions command is tested with the real control and session. */
+void control_worker_sessions(struct control *ctl, struct relay_worker *rw, const struct ctl_msg *m)
+{
+}
+
 void fake_control_set_cfg(struct control *ctl, struct cfg *c)
 {
 	struct cfg *old;
