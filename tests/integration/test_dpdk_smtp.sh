@@ -12,6 +12,7 @@
 # Then a second sluice on the same veth with two worker lcores and af_packet
 # qpairs=2: the kernel's fan-out hash, not ours, picks each frame's queue, so
 # the hand-over ring between the lcores is what keeps every session on one.
+# Last, a third sluice on the same veth through net_af_xdp, where it starts.
 # Everything is removed in the EXIT trap, whatever happens. Exit 0 PASS, 1 FAIL, 77 SKIP.
 source "$(dirname "$0")/lib.sh"
 need_sluice
@@ -451,4 +452,31 @@ for w in 0 1; do
 done
 if [ $ho_ok -eq 1 ]; then ok two-workers-handed-over
 else bad two-workers-handed-over "no hand-over counted on both workers" "$T/sluice2.log"; fi
+
+# ---- af_xdp: the same veth end through net_af_xdp (an XDP socket: the kernel
+# hands frames to our stack without a copy into a packet socket). The issue asks
+# for it "where it starts": a kernel without AF_XDP, or without XDP on veth,
+# makes the port fail to start, which is logged and not counted; a port that
+# starts must carry mail like af_packet does.
+sed -e "s/sl_smtp_$$/sl_smtpx_$$/" -e "s/--vdev=net_af_packet0,iface=$IF_G,qdisc_bypass=1/--vdev=net_af_xdp0,iface=$IF_G,start_queue=0,queue_count=1/" \
+	-e "s#control.sock#control3.sock#" "$T/sluice.conf" >"$T/sluice3.conf"
+ip netns exec "$NS_G" "$SLUICE" -c "$T/sluice3.conf" 2>"$T/sluice3.log" &
+SL_PID=$!
+track_pid "$SL_PID"
+if wait_greet; then
+	ok af-xdp-start
+	n=$(capture_count cap)
+	deliver 1024 af-xdp-1k
+	deliver 1048576 af-xdp-1m
+	kill -TERM "$SL_PID"
+	if wait_exit "$SL_PID" 20 && [ "$WAIT_RC" -eq 0 ]; then ok af-xdp-sigterm; SL_PID=
+	else bad af-xdp-sigterm "exit status $WAIT_RC" "$T/sluice3.log"; fi
+elif ! grep -q 'net_af_xdp0) started:' "$T/sluice3.log"; then
+	log "af_xdp did not start on this kernel (not counted): $(grep -m1 -i 'error\|fail' "$T/sluice3.log")"
+	kill -TERM "$SL_PID" 2>/dev/null
+	wait_exit "$SL_PID" 20
+	SL_PID=
+else
+	bad af-xdp-start "the af_xdp port started but sluice did not greet on $GW:25" "$T/sluice3.log"
+fi
 finish
