@@ -1,4 +1,4 @@
-/* test_health.c - health checks against real sockets on 127.0.0.1 in this process. */
+/* test_health.c - the sans-IO check (tables of greetings), and health checks against real sockets on 127.0.0.1 in this process. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -9,6 +9,8 @@
 
 #include "test.h"
 #include "relay/health.h"
+#include "relay/health_check.h"
+#include "util/sl_status.h"
 #include "util/sl_clock.h"
 #include "util/sl_log.h"
 
@@ -278,8 +280,135 @@ static void test_interval_and_free(void)
 	teardown();
 }
 
+/* ---- the sans-IO check: greetings fed in pieces, prefaces, endings */
+
+struct greeting_case {
+	const char *bytes;
+	size_t      split;       /**< fed in pieces of this many bytes (0: at once) */
+	int         want;        /**< SL_OK, SL_DECLINED, or SL_AGAIN (incomplete) */
+	const char *why;         /**< the reason, NULL when SL_AGAIN */
+	bool        quit;        /**< QUIT is due */
+};
+
+static const struct greeting_case greeting_cases[] = {
+	{ "220 mx.example.net ESMTP\r\n", 0, SL_OK, "greeting 220", true },
+	{ "220-mx.example.net ESMTP\r\n220-more\r\n220 last\r\n", 0, SL_OK, "greeting 220", true },
+	{ "220-mx.example.net ESMTP\r\n220-more\r\n220 last\r\n", 1, SL_OK, "greeting 220", true },
+	{ "220 bare LF ending\n", 0, SL_OK, "greeting 220", true },
+	{ "421 4.3.2 busy, try later\r\n", 0, SL_DECLINED, "greeting 421", true },
+	{ "554 5.3.2 no SMTP service here\r\n", 3, SL_DECLINED, "greeting 554", true },
+	{ "220-first\r\n554 second differs\r\n", 0, SL_DECLINED, "malformed greeting", false },
+	{ "HTTP/1.1 400 Bad Request\r\n", 0, SL_DECLINED, "malformed greeting", false },
+	{ "\x16\x03\x01\x02hello\r\n", 0, SL_DECLINED, "malformed greeting", false },
+	{ "220-still going\r\n220-and going", 0, SL_AGAIN, NULL, false },
+	{ "22", 0, SL_AGAIN, NULL, false },
+};
+
+static void test_check_greetings(void)
+{
+	struct sl_addr dst;
+	static struct health_check hc;   /* big: the reply parser's line buffers */
+
+	CU_ASSERT_FATAL(sl_addr_parse("198.18.1.2:25", &dst, true) == 0);
+	for (size_t i = 0; i < SL_ARRAY_SIZE(greeting_cases); i++) {
+		const struct greeting_case *g = &greeting_cases[i];
+		const uint8_t *p = (const uint8_t *)g->bytes;
+		size_t n = strlen(g->bytes), step = g->split ? g->split : n;
+		uint8_t pre[HEALTH_PREFACE_MAX];
+		char why[HEALTH_WHY_MAX] = "";
+		int st = SL_AGAIN;
+
+		health_check_init(&hc, &dst, CFG_PROXY_OFF);
+		CU_ASSERT_EQUAL(health_check_connected(&hc, NULL, pre, sizeof(pre)), 0);
+		for (size_t off = 0; off < n && st == SL_AGAIN; off += step)
+			st = health_check_input(&hc, p + off, SL_MIN(step, n - off), why, sizeof(why));
+		if (st != g->want || (g->why != NULL && strcmp(why, g->why) != 0))
+			fprintf(stderr, "greeting case %zu: got %d '%s', want %d '%s'\n", i, st, why, g->want,
+				g->why ? g->why : "");
+		CU_ASSERT_EQUAL(st, g->want);
+		if (g->why != NULL)
+			CU_ASSERT_STRING_EQUAL(why, g->why);
+		CU_ASSERT_EQUAL(health_check_wants_quit(&hc), g->quit);
+		if (st == SL_AGAIN) {
+			/* then the server goes away, or the clock runs out */
+			struct health_check h2 = hc;
+			health_check_eof(&h2, why, sizeof(why));
+			CU_ASSERT_STRING_EQUAL(why, "closed before the greeting");
+			health_check_timeout(&hc, why, sizeof(why));
+			CU_ASSERT_STRING_EQUAL(why, "greeting timeout");
+		}
+		/* whatever comes after the result is refused, never a second result */
+		CU_ASSERT_EQUAL(health_check_input(&hc, (const uint8_t *)"220 x\r\n", 7, why, sizeof(why)), SL_DECLINED);
+	}
+	CU_ASSERT_STRING_EQUAL(health_check_quit, "QUIT\r\n");
+	CU_ASSERT_EQUAL(strlen(health_check_quit), HEALTH_CHECK_QUIT_LEN);
+}
+
+static void test_check_before_connect(void)
+{
+	static struct health_check hc;
+	struct sl_addr dst;
+	char why[HEALTH_WHY_MAX];
+
+	CU_ASSERT_FATAL(sl_addr_parse("198.18.1.2:25", &dst, true) == 0);
+	health_check_init(&hc, &dst, CFG_PROXY_OFF);
+	health_check_timeout(&hc, why, sizeof(why));
+	CU_ASSERT_STRING_EQUAL(why, "connect timeout");
+	health_check_init(&hc, &dst, CFG_PROXY_OFF);
+	health_check_eof(&hc, why, sizeof(why));
+	CU_ASSERT_STRING_EQUAL(why, "connect refused");
+	/* bytes before connected(): a driver bug, a failure rather than a pass */
+	health_check_init(&hc, &dst, CFG_PROXY_OFF);
+	CU_ASSERT_EQUAL(health_check_input(&hc, (const uint8_t *)"220 x\r\n", 7, why, sizeof(why)), SL_DECLINED);
+	CU_ASSERT(!health_check_wants_quit(&hc));
+}
+
+static void test_check_proxy_preface(void)
+{
+	static struct health_check hc;
+	struct sl_addr dst, src, src6;
+	uint8_t pre[HEALTH_PREFACE_MAX];
+	char why[HEALTH_WHY_MAX];
+	static const uint8_t v2_local[16] = { 0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49,
+					      0x54, 0x0A, 0x20, 0x00, 0x00, 0x00 };
+	int n;
+
+	CU_ASSERT_FATAL(sl_addr_parse("198.18.1.2:2525", &dst, true) == 0);
+	CU_ASSERT_FATAL(sl_addr_parse("198.18.0.1:40001", &src, true) == 0);
+	CU_ASSERT_FATAL(sl_addr_parse("[2001:2::1]:40001", &src6, true) == 0);
+
+	/* v1: this connection, our end to the backend */
+	health_check_init(&hc, &dst, CFG_PROXY_V1);
+	n = health_check_connected(&hc, &src, pre, sizeof(pre));
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT_EQUAL((size_t)n, strlen("PROXY TCP4 198.18.0.1 198.18.1.2 40001 2525\r\n"));
+	CU_ASSERT(memcmp(pre, "PROXY TCP4 198.18.0.1 198.18.1.2 40001 2525\r\n", (size_t)n) == 0);
+	CU_ASSERT_EQUAL(health_check_input(&hc, (const uint8_t *)"220 ok\r\n", 8, why, sizeof(why)), SL_OK);
+
+	/* v1 without our address (or of another family): no UNKNOWN, the check fails */
+	health_check_init(&hc, &dst, CFG_PROXY_V1);
+	CU_ASSERT_EQUAL(health_check_connected(&hc, NULL, pre, sizeof(pre)), -1);
+	health_check_init(&hc, &dst, CFG_PROXY_V1);
+	CU_ASSERT_EQUAL(health_check_connected(&hc, &src6, pre, sizeof(pre)), -1);
+
+	/* v2: LOCAL, no addresses, whoever we are */
+	health_check_init(&hc, &dst, CFG_PROXY_V2);
+	n = health_check_connected(&hc, NULL, pre, sizeof(pre));
+	CU_ASSERT_EQUAL_FATAL(n, 16);
+	CU_ASSERT(memcmp(pre, v2_local, 16) == 0);
+	CU_ASSERT_EQUAL(health_check_input(&hc, (const uint8_t *)"554 no\r\n", 8, why, sizeof(why)), SL_DECLINED);
+	CU_ASSERT_STRING_EQUAL(why, "greeting 554");
+	CU_ASSERT(health_check_wants_quit(&hc));
+}
+
 void register_tests(void)
 {
+	static const struct test_case check_cases[] = {
+		{ "greetings: 220 (multi-line, split), 421, 554, garbage, incomplete", test_check_greetings },
+		{ "endings before connect", test_check_before_connect },
+		{ "PROXY v1/v2 preface", test_check_proxy_preface },
+		{ NULL, NULL },
+	};
 	static const struct test_case cases[] = {
 		{ "220 passes", test_pass },
 		{ "554 fails", test_refused_greeting },
@@ -288,5 +417,6 @@ void register_tests(void)
 		{ "interval, apply, free", test_interval_and_free },
 		{ NULL, NULL },
 	};
+	test_suite("health_check", check_cases);
 	test_suite("health", cases);
 }
