@@ -86,6 +86,8 @@ struct tcp_counters {
 	uint64_t syncookies_accepted;     /**< ACKs whose cookie validated: connection created */
 	uint64_t syncookies_rejected;     /**< ACKs to a listener with a bad or expired cookie */
 	uint64_t keepalive_probes;        /**< keepalive probes sent */
+	uint64_t snd_ref_bytes;           /**< bytes queued by reference (tcp_send_ref) */
+	uint64_t snd_copy_bytes;          /**< bytes copied into send chunks (tcp_send, refs past a bound) */
 	uint64_t drops[TCP_DROP_COUNT];
 	uint64_t conns[TCP_STATE_COUNT];  /**< connections now in each state */
 };
@@ -113,11 +115,18 @@ struct tcp_seg_in {
 	void          *owner;      /**< the buffer holding it (an rte_mbuf); see ops.hold */
 };
 
+/* Most payload pieces one output segment carries (see struct tcp_seg_out). */
+#define TCP_SEG_PIECES 8
+
 /*
  * What the stack hands the port layer: one segment to build and send. The
- * payload is up to two pieces of a send buffer (it is a ring); all pointers
- * are valid only during the output call, so the port layer copies them into
- * its mbuf (or, later, attaches them as external buffers).
+ * payload is npieces pieces of the send queue, in order. A piece with an
+ * owner lies in a buffer the application gave with tcp_send_ref() (an rx
+ * mbuf): the port layer may reference it (an indirect mbuf) instead of
+ * copying it, taking its own reference, since the stack drops its one on
+ * the ACK. A piece without an owner is in the stack's chunk pool. Pointers
+ * are valid only during the output call. Bytes queued with tcp_send() alone
+ * come in at most two pieces (a chunk is at least one MSS).
  */
 struct tcp_seg_out {
 	const struct tcp_tuple *tuple;  /**< source = local, destination = remote */
@@ -126,9 +135,11 @@ struct tcp_seg_out {
 	uint8_t        flags;
 	uint8_t        optlen;          /**< multiple of 4, <= TCP_OPT_MAX */
 	const uint8_t *opts;
-	const uint8_t *data[2];
-	uint32_t       dlen[2];
-	uint32_t       len;             /**< dlen[0] + dlen[1] */
+	uint8_t        npieces;
+	const uint8_t *data[TCP_SEG_PIECES];
+	uint32_t       dlen[TCP_SEG_PIECES];
+	void          *owner[TCP_SEG_PIECES]; /**< NULL: bytes of the stack's own */
+	uint32_t       len;             /**< sum of dlen[] */
 };
 
 struct tcp_conn;
@@ -162,6 +173,8 @@ struct tcp_conn_cbs {
  *          (rte_mbuf_refcnt_update(m, 1)).
  * release: the stack drops one such reference.
  * The caller of tcp_input() keeps and frees its own reference as usual.
+ * The same pair serves the send queue: tcp_send_ref() holds its owner once
+ * and releases it when the bytes are acknowledged or the connection ends.
  */
 struct tcp_stack_ops {
 	void (*output)(void *ctx, const struct tcp_seg_out *s);
@@ -176,7 +189,11 @@ typedef int (*tcp_accept_fn)(void *lctx, struct tcp_conn *c);
 struct tcp_config {
 	uint32_t max_conns;        /**< TCBs in the pool (fixed at init) */
 	uint32_t max_tw;           /**< TIME-WAIT entries */
-	uint32_t snd_buf;          /**< send buffer per connection, bytes (power of two) */
+	uint32_t snd_buf;          /**< send buffer per connection, bytes (power of two): the flow-control bound */
+	uint32_t snd_chunk;        /**< bytes per send-pool chunk (0: 2048); raised to mss */
+	uint32_t ref_min;          /**< tcp_send_ref() copies pieces shorter than this (0: 256) */
+	uint32_t ref_max_conn;     /**< owners one connection's send queue may hold (0: 32) */
+	uint32_t ref_max;          /**< owners the whole stack may hold (0: no bound but the above) */
 	uint32_t rcv_space;        /**< default receive space per connection, bytes */
 	uint32_t rcv_space_max;    /**< the most tcp_set_rcv_space() may grant: sets the window scale */
 	uint16_t mss;              /**< MSS we advertise (MTU - 40 for IPv4) */
@@ -265,7 +282,6 @@ struct tcp_conn {
 	struct tcp_tuple tuple;
 	uint32_t sbuf_seq;            /**< sequence of the first byte in the send buffer */
 	uint32_t sbuf_len;            /**< bytes in it (unacked + unsent) */
-	uint32_t sbuf_head;           /**< ring offset of sbuf_seq's byte */
 	uint32_t rcv_space;           /**< bytes the application lets us hold */
 	uint32_t rcv_buffered;        /**< in-order bytes held, not yet consumed */
 	uint32_t rcv_unacked;         /**< bytes received since our last ACK (delayed ACK) */
@@ -299,8 +315,15 @@ struct tcp_conn {
 	uint64_t last_rcv;            /**< when an acceptable segment last arrived (keepalive) */
 	uint32_t sack_last;           /**< a sequence number of the latest out-of-order arrival (RFC 2018 4) */
 
+	/* --- send queue (tcp_sndq.c): extents from sbuf_seq on --- */
+	struct tcp_sx             *sx_head, *sx_tail;
+	struct tcp_sx             *sx_cur;    /**< output cursor: an extent at or before snd_nxt's */
+	uint32_t                   sx_cur_seq;/**< sequence of sx_cur's first byte */
+	uint32_t                   sx_fill;   /**< chunk that copies go into (TCP_CHUNK_NONE) */
+	uint32_t                   sx_fill_off;
+	uint16_t                   sx_held;   /**< extents holding an owner */
+
 	/* --- cold --- */
-	uint8_t                   *sbuf;      /**< ring of cfg.snd_buf bytes */
 	struct tw_timer            rtx_timer; /**< RTO, persist or FIN-WAIT-2 (exclusive) */
 	struct tw_timer            dack_timer;
 	struct tw_timer            ka_timer;  /**< keepalive (RFC 9293 3.8.4), armed only when enabled */
@@ -359,6 +382,45 @@ struct tcp_ratelimit {
 	uint32_t limit;
 };
 
+/*
+ * One extent of a send queue: len bytes at p, either in a chunk of the
+ * stack's pool (owner NULL, chunk its index) or in an application buffer
+ * the stack holds a reference on (owner). Queues are singly linked, oldest
+ * first; ACKs free whole extents from the head and trim a partial one.
+ */
+struct tcp_sx {
+	struct tcp_sx *next;
+	const uint8_t *p;
+	void          *owner;
+	uint32_t       len;
+	uint32_t       chunk;
+};
+
+#define TCP_CHUNK_NONE UINT32_MAX
+
+/*
+ * The send pool of one stack: chunks for copied bytes and the extents of
+ * every queue. Both regions are reserved (address space, MAP_NORESERVE) for
+ * the worst case at start and handed out by a bump index, then recycled
+ * LIFO through free lists: only pages that held bytes in flight are ever
+ * touched, and the hottest are reused first, so the resident set follows
+ * the peak of bytes in flight, not max_conns * snd_buf.
+ */
+struct tcp_sndpool {
+	uint8_t       *mem;        /**< nchunks * chunk bytes */
+	uint32_t      *refs;       /**< per chunk: extents on it, + 1 while it is a fill chunk */
+	uint32_t      *next;       /**< per chunk: free list link */
+	uint32_t       chunk, nchunks;
+	uint32_t       bump, free_head;
+	uint32_t       in_use;     /**< chunks handed out now */
+	uint32_t       peak;       /**< most in use at once */
+	struct tcp_sx *sx;         /**< nsx extents */
+	struct tcp_sx *sx_free;
+	uint32_t       nsx, sx_bump;
+	uint32_t       held;       /**< owners held by send queues now */
+	size_t         mem_len, refs_len, sx_len;
+};
+
 struct tcp_stack {
 	struct tcp_config        cfg;
 	const struct tcp_stack_ops *ops;
@@ -369,7 +431,7 @@ struct tcp_stack {
 	uint32_t                 bmask;
 	uint32_t                 depth;     /**< nested API entries; zombies freed at 0 */
 	struct tcp_conn         *pool;
-	uint8_t                 *sbufs;
+	struct tcp_sndpool       sp;
 	struct tcp_conn         *free_list;
 	struct tcp_conn         *zombies;
 	struct tcp_tw_table      tw;

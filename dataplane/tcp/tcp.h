@@ -25,7 +25,10 @@
 
 void tcp_config_defaults(struct tcp_config *cfg);
 
-/* NULL when out of memory or a bad config (snd_buf not a power of two). */
+/* NULL when out of memory or a bad config (snd_buf not a power of two).
+ * Send memory is a pool of chunks reserved for max_conns * snd_buf but
+ * touched only by bytes in flight (tcp_sndq.c); snd_buf stays each
+ * connection's bound. */
 struct tcp_stack *tcp_stack_new(const struct tcp_config *cfg, const struct tcp_stack_ops *ops,
 				void *ctx, uint64_t now_ms);
 /* Releases every held buffer; no callbacks run. */
@@ -57,10 +60,20 @@ struct tcp_conn *tcp_connect(struct tcp_stack *st, uint8_t family,
 
 void tcp_conn_set_cbs(struct tcp_conn *c, const struct tcp_conn_cbs *cbs, void *user);
 
-/* Queue len bytes (copied into the send buffer), all or nothing.
+/* Queue len bytes (copied into the send queue's chunks), all or nothing.
  * SL_OK; SL_AGAIN: not enough space now (writable comes later);
  * SL_ERROR: the connection cannot send (closing) or len exceeds the buffer. */
 int tcp_send(struct tcp_conn *c, const void *buf, uint32_t len);
+/*
+ * Queue len bytes at p that lie in a buffer held by owner (an rx mbuf),
+ * by reference where it pays: the stack takes one reference with ops.hold
+ * and drops it with ops.release once the bytes are acknowledged or the
+ * connection ends; output then gives the piece with its owner. Short
+ * pieces, or past cfg.ref_max_conn / cfg.ref_max held owners, are copied
+ * as tcp_send does. The bytes must not change while held. Same answers
+ * and the same send-space bound as tcp_send.
+ */
+int tcp_send_ref(struct tcp_conn *c, const void *p, uint32_t len, void *owner);
 uint32_t tcp_send_space(const struct tcp_conn *c);
 /* Bytes queued and not yet acknowledged (sl_transport_ops.pending). */
 uint32_t tcp_pending(const struct tcp_conn *c);

@@ -51,8 +51,11 @@ static void retransmit_at(struct tcp_conn *c, uint32_t seq)
 	uint32_t data_end = c->sbuf_seq + c->sbuf_len;
 	uint32_t mss = c->mss - tcp_sack_space(c);
 	uint32_t n = SEQ_LT(seq, data_end) ? SL_MIN(data_end - seq, mss) : 0;
-	bool fin = (c->flags & TF_FIN_QUEUED) && seq + n == data_end && SEQ_GT(c->snd_max, data_end);
+	bool fin;
 	uint8_t fl = TCP_ACK;
+
+	n = tcp_sndq_pieces(c, seq, n, NULL);   /* what one segment's pieces cover */
+	fin = (c->flags & TF_FIN_QUEUED) && seq + n == data_end && SEQ_GT(c->snd_max, data_end);
 
 	if (n == 0 && !fin)
 		return;

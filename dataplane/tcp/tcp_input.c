@@ -531,7 +531,6 @@ static void data_input(struct tcp_conn *c, struct tcp_seg *s)
  * moves (RFC 9293 3.10.7.4 "fifth"). Returns false if c is gone. */
 static bool ack_input(struct tcp_conn *c, struct tcp_seg *s)
 {
-	struct tcp_stack *st = c->stack;
 	uint32_t ack = s->ack;
 	uint32_t new_wnd = (uint32_t)s->wnd << c->snd_wscale;
 	/* RFC 5681 section 2, DUPLICATE ACKNOWLEDGMENT: data outstanding, no
@@ -566,12 +565,8 @@ static bool ack_input(struct tcp_conn *c, struct tcp_seg *s)
 		}
 
 		rtt_from_ack(c, s);
-		if (SEQ_GT(ack, c->sbuf_seq)) {
-			uint32_t d = SL_MIN(ack - c->sbuf_seq, c->sbuf_len);
-			c->sbuf_head = (c->sbuf_head + d) & (st->cfg.snd_buf - 1);
-			c->sbuf_len -= d;
-			c->sbuf_seq += d;
-		}
+		if (SEQ_GT(ack, c->sbuf_seq))
+			tcp_sndq_ack(c, SL_MIN(ack - c->sbuf_seq, c->sbuf_len));
 		c->snd_una = ack;
 		if (SEQ_LT(c->snd_nxt, ack))
 			c->snd_nxt = ack;

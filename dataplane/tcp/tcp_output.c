@@ -52,7 +52,7 @@ bool tcp_window_update_due(const struct tcp_conn *c)
 
 /*
  * Emit one segment of this connection: seq, flags, and len bytes of the
- * send buffer starting at seq. Every segment with ACK carries the current
+ * send queue starting at seq (len no more than TCP_SEG_PIECES pieces take). Every segment with ACK carries the current
  * rcv_nxt and window and so replaces a pending delayed ACK.
  */
 void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
@@ -102,18 +102,10 @@ void tcp_xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 		tcp_dack_cancel(c);
 	}
 	if (len > 0) {
-		uint32_t size = st->cfg.snd_buf;
-		uint32_t pos = (c->sbuf_head + (seq - c->sbuf_seq)) & (size - 1);
-		uint32_t first = SL_MIN(len, size - pos);
-
-		o.data[0] = c->sbuf + pos;
-		o.dlen[0] = first;
-		o.data[1] = c->sbuf;
-		o.dlen[1] = len - first;
-		o.len = len;
-	}
-	if (len > 0)
+		/* callers cut len to what the pieces cover (tcp_sndq_pieces) */
+		len = tcp_sndq_pieces(c, seq, len, &o);
 		c->last_snd = st->now;
+	}
 	st->cnt.seg_out++;
 	st->cnt.bytes_out += len;
 	if (flags & TCP_RST)
@@ -289,6 +281,16 @@ static void output_impl(struct tcp_conn *c, bool force)
 		 * while more data waits, unless it is half the peer's largest window. */
 		if (!force && n < avail && n < mss && n < c->max_snd_wnd / 2)
 			break;
+		if (n > 0) {
+			/* a segment carries TCP_SEG_PIECES pieces at most: the rest
+			 * goes in the next one, and the FIN after it */
+			uint32_t fit = tcp_sndq_pieces(c, c->snd_nxt, n, NULL);
+
+			if (fit < n) {
+				n = fit;
+				fin = false;
+			}
+		}
 		if (n > 0 && c->snd_nxt + n == data_end)
 			fl |= TCP_PSH;
 		if (fin)

@@ -68,6 +68,15 @@ uint8_t tcp_rcv_wscale(const struct tcp_config *cfg);
 void tcp_deliver(struct tcp_conn *c);
 void tcp_rq_release_all(struct tcp_conn *c);
 
+/* tcp_sndq.c */
+int      tcp_sndq_init(struct tcp_stack *st);
+void     tcp_sndq_fini(struct tcp_stack *st);
+int      tcp_sndq_copy(struct tcp_conn *c, const uint8_t *buf, uint32_t len);
+int      tcp_sndq_ref(struct tcp_conn *c, const uint8_t *p, uint32_t len, void *owner);
+void     tcp_sndq_ack(struct tcp_conn *c, uint32_t n);
+void     tcp_sndq_release_all(struct tcp_conn *c);
+uint32_t tcp_sndq_pieces(struct tcp_conn *c, uint32_t seq, uint32_t len, struct tcp_seg_out *o);
+
 /* tcp_output.c */
 static inline uint32_t tcp_ts_now(const struct tcp_conn *c) { return (uint32_t)c->stack->now + c->ts_offset; }
 void tcp_output(struct tcp_conn *c);

@@ -74,8 +74,7 @@ struct tcp_stack *tcp_stack_new(const struct tcp_config *cfg, const struct tcp_s
 	st->buckets = calloc(nb, sizeof(*st->buckets));
 	st->bmask = nb - 1;
 	st->pool = calloc(cfg->max_conns, sizeof(*st->pool));
-	st->sbufs = malloc((size_t)cfg->max_conns * cfg->snd_buf);
-	if (st->buckets == NULL || st->pool == NULL || st->sbufs == NULL ||
+	if (st->buckets == NULL || st->pool == NULL || tcp_sndq_init(st) != SL_OK ||
 	    tcp_tw_init(&st->tw, cfg->max_tw) != 0 ||
 	    tw_init(&st->wheel, cfg->wheel_slots ? cfg->wheel_slots : 4096, 1, now_ms) != 0)
 		goto fail;
@@ -83,7 +82,7 @@ struct tcp_stack *tcp_stack_new(const struct tcp_config *cfg, const struct tcp_s
 	 * (cache-warm) TCBs. */
 	for (uint32_t i = cfg->max_conns; i-- > 0;) {
 		struct tcp_conn *c = &st->pool[i];
-		c->sbuf = st->sbufs + (size_t)i * cfg->snd_buf;
+		c->sx_fill = TCP_CHUNK_NONE;
 		c->stack = st;
 		c->hnext = st->free_list;
 		st->free_list = c;
@@ -94,9 +93,9 @@ struct tcp_stack *tcp_stack_new(const struct tcp_config *cfg, const struct tcp_s
 	return st;
 fail:
 	tcp_tw_fini(&st->tw);
+	tcp_sndq_fini(st);
 	free(st->buckets);
 	free(st->pool);
-	free(st->sbufs);
 	free(st);
 	return NULL;
 }
@@ -106,13 +105,15 @@ void tcp_stack_free(struct tcp_stack *st)
 	if (st == NULL)
 		return;
 	for (uint32_t i = 0; i < st->cfg.max_conns; i++)
-		if (st->pool[i].state != TCP_CLOSED)
+		if (st->pool[i].state != TCP_CLOSED) {
 			tcp_rq_release_all(&st->pool[i]);
+			tcp_sndq_release_all(&st->pool[i]);
+		}
 	tw_fini(&st->wheel);
 	tcp_tw_fini(&st->tw);
+	tcp_sndq_fini(st);
 	free(st->buckets);
 	free(st->pool);
-	free(st->sbufs);
 	free(st);
 }
 
@@ -189,17 +190,16 @@ uint8_t tcp_rcv_wscale(const struct tcp_config *cfg)
 struct tcp_conn *tcp_conn_alloc(struct tcp_stack *st, const struct tcp_tuple *t)
 {
 	struct tcp_conn *c = st->free_list;
-	uint8_t *sbuf;
 
 	if (c == NULL) {
 		st->cnt.drops[TCP_DROP_TABLE_FULL]++;
 		return NULL;
 	}
 	st->free_list = c->hnext;
-	sbuf = c->sbuf;
-	memset(c, 0, offsetof(struct tcp_conn, sbuf));
+	/* the timers between the two are set by tcp_timers_init */
+	memset(c, 0, offsetof(struct tcp_conn, rtx_timer));
 	memset(&c->cbs, 0, sizeof(*c) - offsetof(struct tcp_conn, cbs));
-	c->sbuf = sbuf;
+	c->sx_fill = TCP_CHUNK_NONE;
 	c->stack = st;
 	c->tuple = *t;
 	c->iss = tcp_isn(st, t, &c->ts_offset);
@@ -242,6 +242,7 @@ void tcp_conn_release(struct tcp_conn *c, enum tcp_close_reason why)
 		return;
 	tcp_timers_stop(c);
 	tcp_rq_release_all(c);
+	tcp_sndq_release_all(c);
 	if (c->listener != NULL) {
 		c->listener->syn_count--;
 		c->listener = NULL;
@@ -368,33 +369,53 @@ uint32_t tcp_pending(const struct tcp_conn *c)
 	return c->sbuf_len;
 }
 
-int tcp_send(struct tcp_conn *c, const void *buf, uint32_t len)
+/* SL_OK: len may be queued now; else what tcp_send answers. */
+static int send_check(struct tcp_conn *c, uint32_t len)
 {
-	struct tcp_stack *st = c->stack;
-	uint32_t size = st->cfg.snd_buf, tail, first;
+	uint32_t size = c->stack->cfg.snd_buf;
 
 	if ((c->flags & TF_FIN_QUEUED) || len > size ||
 	    (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT &&
 	     c->state != TCP_SYN_SENT && c->state != TCP_SYN_RCVD))
 		return SL_ERROR;
-	if (len == 0)
-		return SL_OK;
 	if (len > size - c->sbuf_len) {
 		c->flags |= TF_WANT_WRITE;
 		c->want_space = len;
 		return SL_AGAIN;
 	}
-	/* Copy into the ring (two pieces at the wrap). */
-	tail = (c->sbuf_head + c->sbuf_len) & (size - 1);
-	first = SL_MIN(len, size - tail);
-	memcpy(c->sbuf + tail, buf, first);
-	memcpy(c->sbuf, (const uint8_t *)buf + first, len - first);
-	c->sbuf_len += len;
+	return SL_OK;
+}
+
+static void send_kick(struct tcp_conn *c)
+{
 	if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT) {
-		tcp_enter(st);
+		tcp_enter(c->stack);
 		tcp_output(c);
-		tcp_leave(st);
+		tcp_leave(c->stack);
 	}
+}
+
+int tcp_send(struct tcp_conn *c, const void *buf, uint32_t len)
+{
+	int rc = send_check(c, len);
+
+	if (rc != SL_OK || len == 0)
+		return rc;
+	if (tcp_sndq_copy(c, buf, len) != SL_OK)
+		return SL_ERROR;
+	send_kick(c);
+	return SL_OK;
+}
+
+int tcp_send_ref(struct tcp_conn *c, const void *p, uint32_t len, void *owner)
+{
+	int rc = send_check(c, len);
+
+	if (rc != SL_OK || len == 0)
+		return rc;
+	if (tcp_sndq_ref(c, p, len, owner) != SL_OK)
+		return SL_ERROR;
+	send_kick(c);
 	return SL_OK;
 }
 

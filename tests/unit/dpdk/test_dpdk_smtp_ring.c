@@ -165,10 +165,8 @@ static void peer_out(void *ctx, const struct tcp_seg_out *s)
 	net_ipv4_build(b + l2, src, dst, NET_IPPROTO_TCP, (uint16_t)l4len, 64, true);
 	th = b + l2 + NET_IPV4_HLEN;
 	tcp_build_header(s, th);
-	if (s->dlen[0] > 0)   /* data[] is NULL without payload */
-		memcpy(th + thl, s->data[0], s->dlen[0]);
-	if (s->dlen[1] > 0)
-		memcpy(th + thl + s->dlen[0], s->data[1], s->dlen[1]);
+	for (unsigned k = 0, at = thl; k < s->npieces; at += s->dlen[k], k++)
+		memcpy(th + at, s->data[k], s->dlen[k]);
 	cs = net_csum_finish(net_csum_add(net_csum_pseudo4(src, dst, NET_IPPROTO_TCP, (uint16_t)l4len), th, l4len));
 	memcpy(th + 16, &cs, 2);
 	total = net_eth_pad(b, l2 + NET_IPV4_HLEN + l4len);

@@ -32,10 +32,20 @@ static void out_cb(void *ctx, const struct tcp_seg_out *s)
 	CU_ASSERT(s->optlen % 4 == 0 && s->optlen <= TCP_OPT_MAX);
 	o->dport = s->tuple->rport;
 	CU_ASSERT_FATAL(s->len <= sizeof(o->data));
-	if (s->dlen[0])
-		memcpy(o->data, s->data[0], s->dlen[0]);
-	if (s->dlen[1])
-		memcpy(o->data + s->dlen[0], s->data[1], s->dlen[1]);
+	{
+		uint32_t at = 0;
+
+		CU_ASSERT(s->npieces <= TCP_SEG_PIECES);
+		o->npieces = s->npieces;
+		for (unsigned k = 0; k < s->npieces; k++) {
+			CU_ASSERT(s->dlen[k] > 0);
+			CU_ASSERT_FATAL(at + s->dlen[k] <= s->len);
+			memcpy(o->data + at, s->data[k], s->dlen[k]);
+			o->owner[k] = s->owner[k];
+			at += s->dlen[k];
+		}
+		CU_ASSERT(at == s->len);
+	}
 	o->rawlen = tcp_build_header(s, o->raw);
 	memcpy(o->raw + o->rawlen, o->data, s->len);
 	o->rawlen += s->len;
@@ -88,6 +98,23 @@ static void release_cb(void *ctx, void *owner)
 		free(b);
 		th_live_bufs--;
 	}
+}
+
+struct th_buf *th_buf_new(const void *data, uint32_t len)
+{
+	struct th_buf *b = malloc(sizeof(*b) + len);
+
+	CU_ASSERT_FATAL(b != NULL);
+	b->refs = 1;
+	b->len = len;
+	memcpy(b->data, data, len);
+	th_live_bufs++;
+	return b;
+}
+
+void th_buf_put(struct th_buf *b)
+{
+	release_cb(NULL, b);
 }
 
 static const struct tcp_stack_ops th_ops = { out_cb, hold_cb, release_cb };

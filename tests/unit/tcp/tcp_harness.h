@@ -25,6 +25,8 @@ struct th_out {
 	uint32_t sack[4][2];
 	uint8_t  optlen;
 	uint32_t len;
+	uint8_t  npieces;
+	void    *owner[TCP_SEG_PIECES];  /* per piece: the held buffer, NULL for a chunk */
 	uint8_t  data[2048];
 	uint8_t  raw[60 + 2048];   /* header + payload as built, for feeding another stack */
 	uint32_t rawlen;
@@ -57,6 +59,11 @@ struct th {
 };
 
 extern long th_live_bufs;        /* buffers not yet released: must end at 0 */
+
+/* A buffer of len bytes (copied from data) with one reference, the
+ * caller's; th_buf_put drops one (the stack's go through ops.release). */
+struct th_buf *th_buf_new(const void *data, uint32_t len);
+void th_buf_put(struct th_buf *b);
 extern const struct tcp_conn_cbs th_cbs;
 
 /* Local 198.18.0.1:25, remote 198.18.0.2:40000. */
