@@ -280,6 +280,98 @@ wait_for 10 bash -c "! kill -0 $h2 2>/dev/null" || bad sessions-kill-human "seco
 # a session killed between messages does not disturb the next ones
 sw "$T/sw.after-kill" && ok relays-after-kill || bad relays-after-kill "message failed" "$T/sw.after-kill"
 
+# kill while the end of a message is at the backend: the client gets the
+# backend's 250 first, then the 421; the backend has the message once
+cat >"$T/slow.py" <<'PYEOF'
+import socket, sys, threading, time
+port, out = int(sys.argv[1]), sys.argv[2]
+def serve(c):
+    f = c.makefile("rb")
+    c.sendall(b"220 slow.example ESMTP\r\n")
+    while True:
+        l = f.readline()
+        if not l:
+            return
+        v = l[:4].upper()
+        if v in (b"EHLO", b"HELO"):
+            c.sendall(b"250-slow.example\r\n250 8BITMIME\r\n")
+        elif v == b"DATA":
+            c.sendall(b"354 go\r\n")
+            body = b""
+            while not body.endswith(b"\r\n.\r\n"):
+                b = f.readline()
+                if not b:
+                    return
+                body += b
+            time.sleep(2)   # the end of the message waits at the backend
+            with open(out, "ab") as o:
+                o.write(b"message\n")
+            c.sendall(b"250 2.0.0 Ok: slow one\r\n")
+        elif v == b"QUIT":
+            c.sendall(b"221 bye\r\n")
+            return
+        else:
+            c.sendall(b"250 ok\r\n")
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port)); s.listen(16)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PYEOF
+cat >"$T/dot.py" <<'PYEOF'
+import socket, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port), 10); s.settimeout(30)
+f = s.makefile("rb")
+def reply():
+    while True:
+        l = f.readline()
+        if not l or l[3:4] != b"-":
+            return l
+reply()
+for cmd in (b"EHLO dot.example", b"MAIL FROM:<dot@b.example>", b"RCPT TO:<user@example.net>", b"DATA"):
+    s.sendall(cmd + b"\r\n"); reply()
+s.sendall(b"Subject: slow\r\n\r\nbody\r\n.\r\n")
+open(out + ".ready", "w").write(str(s.getsockname()[1]))
+rest = b""
+try:
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        rest += b
+except OSError as e:
+    rest += ("\nERROR %s" % e).encode()
+open(out, "wb").write(rest)
+PYEOF
+SLOW=$(free_port)
+"$PY" "$T/slow.py" "$SLOW" "$T/slow.msgs" >"$T/slow.log" 2>&1 & track_pid $!
+wait_listen "$SLOW" 10 || bad sessions-kill-after-message "slow backend did not start" "$T/slow.log"
+cp "$T/sluice.conf" "$T/sluice.conf.noslow"
+echo "backend slow 127.0.0.1:$SLOW xclient off" >>"$T/sluice.conf"
+ctl reload >/dev/null 2>&1 && sleep 1.5 && ctl backends drain cap >/dev/null 2>&1 ||
+	bad sessions-kill-after-message "reload/drain failed" "$T/sluice.log"
+"$PY" "$T/dot.py" "$SL_PORT" "$T/dot.out" & dp=$!; track_pid $dp
+if wait_for 10 test -s "$T/dot.out.ready"; then
+	dport=$(cat "$T/dot.out.ready")
+	ctl --json sessions >"$T/dot-list.json" 2>&1
+	did=$("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print([x["id"] for x in r["sessions"] if x["client"].endswith(":"+sys.argv[2])][0])' "$T/dot-list.json" "$dport" 2>/dev/null)
+	ctl --json sessions kill "$did" >"$T/dot-kill.json" 2>&1 &&
+		json sessions-kill-after-message "$T/dot-kill.json" "r['result'] == 'after_message' and r['session']['backend'] == 'slow'" ||
+		bad sessions-kill-after-message "kill failed" "$T/dot-kill.json" "$T/dot-list.json"
+	if wait_for 10 bash -c "! kill -0 $dp 2>/dev/null" && head -n1 "$T/dot.out" | grep -q '^250 2.0.0 Ok: slow one' &&
+		sed -n 2p "$T/dot.out" | grep -q '^421 4.3.2 ' && [ "$(wc -l <"$T/slow.msgs")" = 1 ]; then
+		ok sessions-kill-250-then-421
+	else
+		bad sessions-kill-250-then-421 "want the backend's 250, then 421, one message" "$T/dot.out" "$T/sluice.log"
+	fi
+else
+	bad sessions-kill-after-message "client did not reach the end of DATA" "$T/sluice.log"
+fi
+cp "$T/sluice.conf.noslow" "$T/sluice.conf"
+ctl backends enable cap >/dev/null 2>&1; ctl reload >/dev/null 2>&1 || bad sessions-kill-after-message "reload back failed"
+sleep 1
+
 # ---- limits set / del at run time
 ctl --json limits set msg_rate ip 1000/hour burst 1 >"$T/lset.json" 2>&1 &&
 	json limits-set-replace "$T/lset.json" "r['result'] == 'added' and r['limit']['burst'] == 1 and r['limit']['source'] == 'runtime'" ||
