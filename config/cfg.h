@@ -39,6 +39,7 @@ enum cfg_policy_store { CFG_POLICY_EMBEDDED = 0, CFG_POLICY_REDIS };
 #define CFG_REDIS_CONNECT_TIMEOUT_MS 1000
 #define CFG_REDIS_LEASE_MS           30000
 #define CFG_REDIS_PREFIX             "sluice:"
+#define CFG_LISTS_RESYNC_MS          30000
 
 enum cfg_list_kind {
 	CFG_LIST_IP = 0,   /* CIDR prefix of the client address */
@@ -192,6 +193,7 @@ struct cfg {
 	uint32_t redis_connect_timeout_ms; /**< ... connect_timeout D: 1 s */
 	uint32_t redis_lease_ms;        /**< ... lease D: concurrency leases, refreshed every third; 30 s */
 	char     redis_prefix[CFG_NAME_MAX]; /**< ... prefix P: every key starts with it; "sluice:" */
+	uint32_t lists_resync_ms;       /**< lists_resync D: full resync of the Redis list mirror; 30 s */
 
 	unsigned nlimits;
 	struct cfg_limit *limits;

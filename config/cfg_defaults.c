@@ -117,6 +117,7 @@ void cfg_init_defaults(struct cfg *c)
 	c->redis_connect_timeout_ms = CFG_REDIS_CONNECT_TIMEOUT_MS;
 	c->redis_lease_ms = CFG_REDIS_LEASE_MS;
 	memcpy(c->redis_prefix, CFG_REDIS_PREFIX, sizeof(CFG_REDIS_PREFIX));
+	c->lists_resync_ms = CFG_LISTS_RESYNC_MS;
 
 	strcpy(c->control_path, "/run/sluice/control.sock");
 	c->control_mode = 0660;

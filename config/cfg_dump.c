@@ -353,6 +353,8 @@ void cfg_dump_flags(const struct cfg *c, unsigned flags, void (*out)(const char 
 		putf(d, "redis %s", sl_addr_format(&c->redis_addr, a, sizeof(a), true));
 		dump_redis_options(d, c);
 	}
+	if (c->policy_store == CFG_POLICY_REDIS)
+		line_dur(d, "lists_resync", c->lists_resync_ms);
 	for (i = 0; i < c->nlimits; i++)
 		dump_limit(d, &c->limits[i]);
 	for (i = 0; i < c->nlists; i++)

@@ -1297,6 +1297,7 @@ static const struct directive top_directives[] = {
 	NUM("backend_retries", CFG_D_BACKEND_RETRIES, relay.connect_retries, 0, CFG_BACKEND_MAX),
 	FN("health_check", CFG_D_HEALTH_CHECK, 0, -1, "[interval D] [timeout D] [rise N] [fall N]", d_health_check),
 	FN("policy", CFG_D_POLICY, 1, 16, "embedded | redis HOST:PORT|unix:/PATH [password X|password_file PATH] [db N] [timeout D] [connect_timeout D] [lease D] [prefix P]", d_policy),
+	DUR("lists_resync", CFG_D_LISTS_RESYNC, lists_resync_ms, 1000),
 	FN("limit", -1, 3, -1, "KIND KEY RATE [options]", d_limit),
 	FN("blocklist", -1, 2, -1, "KIND VALUE... [reason \"TEXT\"]", d_blocklist),
 	FN("allowlist", -1, 2, -1, "KIND VALUE... [reason \"TEXT\"]", d_allowlist),

@@ -12,6 +12,7 @@
 
 #include "ctlsock/ctl_sock.h"
 #include "metrics.h"
+#include "redis/redis_lists.h"
 #include "redis/redis_store.h"
 #include "relay/backend_pool.h"
 #include "relay/health.h"
@@ -53,6 +54,7 @@ struct control {
 	struct sl_evloop *loop;
 	struct backend_pool *pool;
 	struct health_checker *health;
+	unsigned health_rr;               /**< transport dpdk: the worker of the next check */
 	struct pol_store *store;
 	struct ctl_sock *sock;            /**< control socket and runtime lists */
 	struct ctl_metrics *metrics;      /**< NULL without a metrics address */
@@ -74,6 +76,13 @@ struct control {
 	_Atomic bool stop;
 	_Atomic bool reload;
 	struct tw_timer tick;
+
+	/* runtime lists (control_lists_changed) */
+	struct redis_lists *mirror;       /**< policy redis: the lists in Redis */
+	struct tw_timer lists_timer;      /**< a deferred rebuild */
+	bool     lists_pending;
+	uint64_t lists_next_ms;           /**< no rebuild before this (monotonic) */
+	uint64_t lists_build_ms;          /**< what the last one took */
 };
 
 struct control_port *control_port(struct control *ctl, unsigned worker)
@@ -205,6 +214,9 @@ static void publish(struct control *ctl, struct cfg *c, struct pol_snapshot *lis
 	}
 }
 
+static void lists_mirror_apply(struct control *ctl, const struct cfg *old, const struct cfg *c);
+static struct health_checker *health_start(struct control *ctl, const struct cfg *c);
+
 static void do_reload(struct control *ctl)
 {
 	struct cfg *old = atomic_load(&ctl->cfg);
@@ -217,6 +229,7 @@ static void do_reload(struct control *ctl)
 		return;
 	}
 	c = ctl_sock_reload_cfg(ctl->sock, c); /* limits set at run time survive a reload */
+	lists_mirror_apply(ctl, old, c);
 	/* runtime block/allow entries survive a reload */
 	lists = ctl_sock_lists_build(ctl->sock, c);
 	if (lists == NULL) {
@@ -240,8 +253,8 @@ static void do_reload(struct control *ctl)
 	}
 	if (ctl->health != NULL)
 		health_checker_apply(ctl->health, c);
-	else if (cfg_health_checks_run(c))
-		ctl->health = health_checker_new(ctl->loop, ctl->pool, c); /* turned on by the reload */
+	else
+		ctl->health = health_start(ctl, c); /* turned on by the reload */
 	sl_log_set_level((enum sl_log_level)c->log_level);
 	publish(ctl, c, lists);
 	sl_info("reloaded %s: %u backends, %u limits, %u list entries", c->file, c->nbackends,
@@ -297,6 +310,47 @@ static void handle_query(struct control *ctl, unsigned w, const struct ctl_msg *
 	sl_err("control: policy table full, query from worker %u dropped", w);
 }
 
+/* ---- health checks: over kernel sockets on this loop, or, under transport
+ * dpdk, posted to the workers: only their TCP stacks reach the backends */
+
+static bool health_post(void *arg, const struct health_probe_req *r)
+{
+	struct control *ctl = arg;
+	struct ctl_msg m;
+	unsigned w;
+
+	if (ctl->nworkers == 0)
+		return false;
+	/* in turn: every worker's stack and steering gets checked too */
+	w = ctl->health_rr++ % ctl->nworkers;
+	memset(&m, 0, sizeof(m));
+	m.type = CTL_MSG_HEALTH_PROBE;
+	m.worker = (uint16_t)w;
+	m.seq = r->id;
+	m.u.probe = (struct ctl_health_probe){ .idx = r->idx, .proxy = r->proxy, .timeout_ms = r->timeout_ms,
+					       .addr = r->addr };
+	control_post(ctl, w, &m);
+	return true;
+}
+
+static struct health_checker *health_start(struct control *ctl, const struct cfg *c)
+{
+	if (c->transport == CFG_TRANSPORT_DPDK)
+		return c->relay.health_interval_ms > 0
+			       ? health_checker_new_posted(ctl->loop, ctl->pool, c, health_post, ctl)
+			       : NULL;
+	return cfg_health_checks_run(c) ? health_checker_new(ctl->loop, ctl->pool, c) : NULL;
+}
+
+static void health_result(struct control *ctl, const struct ctl_msg *m)
+{
+	char why[HEALTH_WHY_MAX];
+
+	memcpy(why, m->u.result.why, sizeof(why));
+	why[sizeof(why) - 1] = '\0';   /* a worker's string: bounded here whatever it sent */
+	health_checker_result(ctl->health, m->u.result.idx, m->seq, (enum health_result)m->u.result.result, why);
+}
+
 static void drain_rings(struct control *ctl)
 {
 	struct ctl_msg m;
@@ -318,6 +372,8 @@ static void drain_rings(struct control *ctl)
 		while (budget-- > 0 && sl_ring_pop(ctl->ports[w].to_control, &m)) {
 			if (m.type == CTL_MSG_POLICY_QUERY)
 				handle_query(ctl, w, &m);
+			else if (m.type == CTL_MSG_HEALTH_RESULT)
+				health_result(ctl, &m);
 			else
 				ctl_sock_worker_msg(ctl->sock, w, &m); /* answers to the sessions command */
 		}
@@ -403,6 +459,103 @@ void control_post(struct control *ctl, unsigned w, const struct ctl_msg *m)
 	wake_workers(ctl);
 }
 
+/* ---- runtime lists: when the workers get a new snapshot; the Redis mirror */
+
+/* A rebuild costs the control loop its build time (a million /32s: about
+ * 100 ms, measured by tests/bench/bench_lists): after one, the next waits
+ * LISTS_HOLDOFF times as long, so rebuilds take at most a quarter of the
+ * loop however fast changes arrive, and a small list (microseconds) is
+ * republished at once. Workers only swap a pointer. */
+#define LISTS_HOLDOFF 3
+
+static void lists_publish_now(struct control *ctl)
+{
+	struct cfg *c = atomic_load(&ctl->cfg); /* ours: this thread replaces it */
+	uint64_t t0 = sl_clock_ns(), now;
+	struct pol_snapshot *snap = ctl_lists_build(ctl_sock_lists(ctl->sock), c);
+
+	now = sl_clock_ms();
+	ctl->lists_pending = false;
+	if (snap == NULL) {
+		sl_err("control: no memory to rebuild the lists; trying again in a second");
+		ctl->lists_pending = true;
+		ctl->lists_next_ms = now + 1000;
+		tw_arm(sl_evloop_wheel(ctl->loop), &ctl->lists_timer, sl_evloop_now(ctl->loop) + 1000);
+		return;
+	}
+	ctl->lists_build_ms = (sl_clock_ns() - t0) / 1000000;
+	ctl->lists_next_ms = now + LISTS_HOLDOFF * ctl->lists_build_ms;
+	publish(ctl, NULL, snap);
+	wake_workers(ctl);
+}
+
+static void on_lists_timer(struct tw_timer *t)
+{
+	struct control *ctl = (struct control *)((char *)t - offsetof(struct control, lists_timer));
+
+	if (ctl->lists_pending)
+		lists_publish_now(ctl);
+}
+
+int control_lists_changed(struct control *ctl)
+{
+	uint64_t now = sl_clock_ms();
+
+	if (ctl->sock == NULL)
+		return SL_ERROR;
+	if (tw_armed(&ctl->lists_timer)) {
+		ctl->lists_pending = true; /* the timer publishes this change too */
+		return SL_OK;
+	}
+	if (now >= ctl->lists_next_ms) {
+		lists_publish_now(ctl);
+		return ctl->lists_pending ? SL_ERROR : SL_OK;
+	}
+	ctl->lists_pending = true;
+	tw_arm(sl_evloop_wheel(ctl->loop), &ctl->lists_timer,
+	       sl_evloop_now(ctl->loop) + (ctl->lists_next_ms - now));
+	return SL_OK;
+}
+
+void control_lists_flush(struct control *ctl)
+{
+	if (!ctl->lists_pending)
+		return;
+	if (tw_armed(&ctl->lists_timer))
+		tw_cancel(sl_evloop_wheel(ctl->loop), &ctl->lists_timer);
+	lists_publish_now(ctl);
+}
+
+struct redis_lists *control_lists_mirror(struct control *ctl)
+{
+	return ctl->mirror;
+}
+
+static void mirror_changed(void *arg)
+{
+	control_lists_changed(arg);
+}
+
+/* Start, keep, replace or stop the Redis mirror of the runtime lists for c
+ * (old: the config before a reload, or NULL at start). */
+static void lists_mirror_apply(struct control *ctl, const struct cfg *old, const struct cfg *c)
+{
+	/* the socket's runtime lists: the mirror is their other writer, on this thread */
+	struct ctl_lists *l = (struct ctl_lists *)ctl_sock_lists(ctl->sock);
+
+	if (ctl->mirror != NULL && old != NULL && redis_lists_same_server(old, c)) {
+		redis_lists_apply(ctl->mirror, c);
+		return;
+	}
+	redis_lists_free(ctl->mirror);
+	ctl->mirror = NULL;
+	if (c->policy_store == CFG_POLICY_REDIS && l != NULL) {
+		ctl->mirror = redis_lists_new(c, ctl->loop, l, mirror_changed, ctl);
+		if (ctl->mirror == NULL)
+			sl_err("control: no memory for the Redis lists mirror; runtime lists stay local");
+	}
+}
+
 /* ---- life cycle */
 
 struct control *control_new(struct cfg *c, unsigned nworkers, struct backend_pool *pool)
@@ -447,15 +600,14 @@ struct control *control_new(struct cfg *c, unsigned nworkers, struct backend_poo
 		atomic_init(&ctl->quiescent[w], 1);
 	if (sl_evloop_add(ctl->loop, ctl->efd, SL_EV_READ, on_wake, ctl) < 0)
 		goto fail;
-	if (cfg_health_checks_run(c))
-		ctl->health = health_checker_new(ctl->loop, pool, c);
-	else if (c->relay.health_interval_ms > 0)
-		sl_warn("health_check: not run with transport dpdk yet (the checks use kernel sockets)");
+	ctl->health = health_start(ctl, c);
 	tw_timer_init(&ctl->tick, on_tick);
 	tw_arm(sl_evloop_wheel(ctl->loop), &ctl->tick, sl_evloop_now(ctl->loop) + 100);
 	ctl->sock = ctl_sock_new(ctl, c);
 	if (ctl->sock == NULL)
 		goto fail;
+	tw_timer_init(&ctl->lists_timer, on_lists_timer);
+	lists_mirror_apply(ctl, NULL, c);
 	ctl->metrics = ctl_metrics_new(ctl, ctl->sock, c);
 	return ctl;
 fail:
@@ -469,6 +621,9 @@ void control_free(struct control *ctl)
 	if (ctl == NULL)
 		return;
 	ctl_metrics_free(ctl->metrics);
+	redis_lists_free(ctl->mirror); /* before the lists it mirrors */
+	if (ctl->sock != NULL && tw_armed(&ctl->lists_timer))
+		tw_cancel(sl_evloop_wheel(ctl->loop), &ctl->lists_timer);
 	ctl_sock_free(ctl->sock);
 	if (ctl->health != NULL)
 		health_checker_free(ctl->health);

@@ -52,6 +52,19 @@ unsigned control_nworkers(const struct control *ctl);
  * block/allow from the control socket). Takes ownership; the old snapshot is
  * freed once every worker passed it. */
 void control_publish_lists(struct control *ctl, struct pol_snapshot *lists);
+/*
+ * Control thread only: the runtime lists changed (control socket, Redis
+ * mirror, expiry). The workers get a snapshot of config + runtime entries
+ * at once, or, while rebuilds of a big list are coming fast, a little later
+ * (a rebuild waits three times the last one's build time): SL_OK, or
+ * SL_ERROR when an immediate rebuild had no memory (retried).
+ * control_lists_flush publishes a deferred one now ("block test").
+ */
+int  control_lists_changed(struct control *ctl);
+void control_lists_flush(struct control *ctl);
+/* The Redis mirror of the runtime lists (policy redis), or NULL. */
+struct redis_lists;
+struct redis_lists *control_lists_mirror(struct control *ctl);
 /* Control thread only: replace the store (e.g. Redis instead of embedded);
  * the old one is destroyed. */
 void control_set_store(struct control *ctl, struct pol_store *st);

@@ -14,6 +14,7 @@
 #include "ctlsock/ctl_sessions.h"
 #include "ctlsock/ctl_stats.h"
 #include "metrics.h"
+#include "redis/redis_lists.h"
 #include "relay/backend_pool.h"
 #include "util/sl_clock.h"
 #include "util/sl_log.h"
@@ -25,7 +26,7 @@
 #endif
 
 #define CTL_TTL_MAX       (10u * 365 * 86400)  /* ten years: beyond is a typo */
-#define CTL_SHOW_CFG_MAX  1000                 /* config entries shown by "list" */
+#define CTL_SHOW_MAX      1000                 /* entries of each source shown by "list" */
 
 static const char *const kind_names[CFG_LIST_KIND_COUNT] = { "ip", "helo", "sender", "domain", "rcpt" };
 
@@ -58,15 +59,12 @@ static void field_bool(struct ctl_buf *b, const char *key, bool v)
 
 int ctl_cmd_publish(struct ctl_sock *s)
 {
-	struct cfg *c = control_cfg_ref(s->ctl);
-	struct pol_snapshot *snap = ctl_lists_build(&s->lists, c);
+	/* at once, or shortly when big rebuilds come fast (control.c) */
+	int rc = control_lists_changed(s->ctl);
 
-	cfg_unref(c);
-	if (snap == NULL)
-		return SL_ERROR;
-	control_publish_lists(s->ctl, snap);
-	s->n.publishes++;
-	return SL_OK;
+	if (rc == SL_OK)
+		s->n.publishes++;
+	return rc;
 }
 
 /* ---- version, status, stats */
@@ -204,8 +202,11 @@ static bool parse_ttl(const char *v, uint64_t *out)
 	return true;
 }
 
+/* sync: for a runtime entry under a Redis mirror, whether Redis has it
+ * ("synced") or a write is still to go or on its way ("pending"); NULL
+ * otherwise. */
 static void put_entry(struct ctl_buf *b, const struct cfg_list_entry *e, bool runtime,
-		      uint64_t expires_ms, uint64_t now, bool first)
+		      uint64_t expires_ms, uint64_t now, const char *sync, bool first)
 {
 	ctl_buf_printf(b, "%s{\"list\":\"%s\",\"kind\":\"%s\"", first ? "" : ",",
 		       e->allow ? "allow" : "block", kind_names[e->kind]);
@@ -218,6 +219,8 @@ static void put_entry(struct ctl_buf *b, const struct cfg_list_entry *e, bool ru
 	else
 		ctl_buf_puts(b, ",\"ttl\":null");
 	field_str(b, "reason", e->reason);
+	if (sync != NULL)
+		field_str(b, "redis", sync);
 	ctl_buf_puts(b, "}");
 }
 
@@ -225,9 +228,11 @@ static void list_list(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r,
 {
 	struct ctl_buf *b = &c->out;
 	struct cfg *cf;
+	struct cfg_list_entry *tmp;
+	bool mirrored = control_lists_mirror(s->ctl) != NULL;
 	uint64_t now = sl_clock_ms();
 	int kind = -1;
-	unsigned shown = 0, total = 0;
+	unsigned shown = 0, total = 0, rt_shown = 0, rt_total = 0;
 	bool first = true, truncated = false;
 
 	if (r->argc > 3) {
@@ -238,14 +243,31 @@ static void list_list(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r,
 		ctl_reply_error(b, "unknown kind '%.32s': ip, helo, sender, domain or rcpt", r->argv[2]);
 		return;
 	}
+	if ((tmp = malloc(sizeof(*tmp))) == NULL) {
+		ctl_reply_error(b, "no memory");
+		return;
+	}
 	cf = control_cfg_ref(s->ctl);
 	ok_open(b);
 	ctl_buf_puts(b, ",\"entries\":[");
-	for (unsigned i = 0; i < s->lists.n; i++) {
+	/* a mirrored feed of a million entries is normal too: the first
+	 * CTL_SHOW_MAX of each source, and the totals */
+	for (unsigned i = 0; i < s->lists.nent; i++) {
 		const struct ctl_list_entry *x = &s->lists.ent[i];
-		if (x->e.allow != allow || (kind >= 0 && x->e.kind != (enum cfg_list_kind)kind))
+		const char *sync = NULL;
+		if (!ctl_lists_live(x) || (x->allow != 0) != allow ||
+		    (kind >= 0 && x->kind != (unsigned)kind))
 			continue;
-		put_entry(b, &x->e, true, x->expires_ms, now, first);
+		rt_total++;
+		if (rt_shown == CTL_SHOW_MAX) {
+			truncated = true;
+			continue;
+		}
+		rt_shown++;
+		if (mirrored)
+			sync = (x->flags & CTL_E_DIRTY) || ctl_lists_inflight(x) > 0 ? "pending" : "synced";
+		ctl_lists_entry(&s->lists, x, tmp);
+		put_entry(b, tmp, true, x->expires_ms, now, sync, first);
 		first = false;
 	}
 	for (unsigned i = 0; i < cf->nlists; i++) {
@@ -253,19 +275,21 @@ static void list_list(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r,
 		if (e->allow != allow || (kind >= 0 && e->kind != (enum cfg_list_kind)kind))
 			continue;
 		total++;
-		if (shown == CTL_SHOW_CFG_MAX) {
+		if (shown == CTL_SHOW_MAX) {
 			truncated = true; /* a million-entry file is normal: it is in the file anyway */
 			continue;
 		}
 		shown++;
-		put_entry(b, e, false, 0, now, first);
+		put_entry(b, e, false, 0, now, NULL, first);
 		first = false;
 	}
 	ctl_buf_puts(b, "]");
 	field_u64(b, "config_entries", total);
+	field_u64(b, "runtime_entries", rt_total);
 	field_bool(b, "truncated", truncated);
 	ok_close(b);
 	cfg_unref(cf);
+	free(tmp);
 }
 
 static void list_test(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r)
@@ -318,6 +342,7 @@ static void list_test(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r)
 		break;
 	}
 	pol_verdict_accept(&v);
+	control_lists_flush(s->ctl); /* what the workers see, a change just made included */
 	rc = pol_lists_check(control_lists(s->ctl), q, &v);
 	free(q);
 	ok_open(b);
@@ -339,8 +364,9 @@ static void list_add_del(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req 
 	struct cfg_list_entry e;
 	uint64_t ttl = 0;
 	const char *reason = "";
+	struct redis_lists *mirror;
 	char err[160];
-	int kind, rc;
+	int kind, rc = SL_OK;
 
 	if (r->argc < 4) {
 		ctl_reply_error(b, "usage: %s %s KIND VALUE%s", r->argv[0], r->argv[1],
@@ -381,41 +407,18 @@ static void list_add_del(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req 
 	e.allow = allow;
 	snprintf(e.reason, sizeof(e.reason), "%s", reason);
 	if (add) {
-		struct ctl_lists saved = { 0 };
-		/* keep the old state to roll back to if the snapshot cannot be built */
-		if (s->lists.n > 0) {
-			saved.ent = malloc(s->lists.n * sizeof(*saved.ent));
-			if (saved.ent == NULL) {
-				ctl_reply_error(b, "no memory");
-				return;
-			}
-			memcpy(saved.ent, s->lists.ent, s->lists.n * sizeof(*saved.ent));
-			saved.n = s->lists.n;
-		}
 		rc = ctl_lists_add(&s->lists, &e, ttl ? sl_clock_ms() + ttl * 1000 : 0);
 		if (rc == SL_ERROR) {
-			free(saved.ent);
 			ctl_reply_error(b, "runtime lists full (%u entries) or no memory", CTL_LISTS_MAX);
 			return;
 		}
-		if (ctl_cmd_publish(s) != SL_OK) {
-			memcpy(s->lists.ent, saved.ent, saved.n * sizeof(*saved.ent));
-			s->lists.n = saved.n;
-			free(saved.ent);
-			ctl_reply_error(b, "no memory to build the lists; nothing changed");
-			return;
-		}
-		free(saved.ent);
 		sl_info("control: uid %u: %s add %s %s ttl %" PRIu64 "%s%s%s", (unsigned)c->uid,
 			allow ? "allow" : "block", kind_names[kind], e.value, ttl, reason[0] ? " reason \"" : "",
 			reason, reason[0] ? "\"" : "");
-		ok_open(b);
-		field_str(b, "result", rc == SL_DONE ? "updated" : "added");
 	} else {
-		struct cfg *cf;
 		if (ctl_lists_del(&s->lists, &e) != SL_OK) {
+			struct cfg *cf = control_cfg_ref(s->ctl);
 			int line = 0;
-			cf = control_cfg_ref(s->ctl);
 			for (unsigned i = 0; i < cf->nlists && line == 0; i++)
 				if (ctl_lists_same(&cf->lists[i], &e))
 					line = cf->lists[i].line;
@@ -428,15 +431,26 @@ static void list_add_del(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req 
 			cfg_unref(cf);
 			return;
 		}
-		if (ctl_cmd_publish(s) != SL_OK) {
-			ctl_lists_add(&s->lists, &e, 0);
-			ctl_reply_error(b, "no memory to build the lists");
-			return;
-		}
 		sl_info("control: uid %u: %s del %s %s", (unsigned)c->uid, allow ? "allow" : "block",
 			kind_names[kind], e.value);
-		ok_open(b);
-		field_str(b, "result", "deleted");
+	}
+	/* Applies on this node now. A snapshot that cannot be built (no
+	 * memory) is retried; the change stays either way. */
+	if (ctl_cmd_publish(s) != SL_OK) {
+		ctl_reply_error(b, "no memory to rebuild the lists: the change is kept and published when memory allows");
+		return;
+	}
+	ok_open(b);
+	field_str(b, "result", !add ? "deleted" : rc == SL_DONE ? "updated" : "added");
+	if ((mirror = control_lists_mirror(s->ctl)) != NULL) {
+		/* Written through to Redis: the fleet has it within a second. While
+		 * Redis is down it applies here and is written once Redis is back
+		 * (before this node reads Redis again), so it is never lost. */
+		int w = redis_lists_write(mirror, &e);
+		field_str(b, "redis", w == SL_OK ? "sent" : w == SL_AGAIN ? "queued" : "down");
+		if (w == SL_DECLINED)
+			field_str(b, "note", "Redis is unreachable: applies on this node now, "
+					     "written to Redis when it is back");
 	}
 	field_str(b, "list", allow ? "allow" : "block");
 	field_str(b, "kind", kind_names[kind]);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "policy/pol_priv.h"
+#include "policy/pol_snapshot.h"
 
 /*
  * Layout. Every list is kept twice, block [0] and allow [1], so that an
@@ -75,6 +76,7 @@ struct pol_snapshot {
 	unsigned count[CFG_LIST_KIND_COUNT];
 	char *arena;
 	size_t arena_len, arena_cap;
+	size_t bytes;     /* allocated for this snapshot, all told */
 };
 
 /* ---- build ---- */
@@ -107,25 +109,9 @@ static uint32_t arena_add(struct pol_snapshot *s, const char *str, size_t n)
 	return off;
 }
 
-/* Reasons repeat (a feed loaded with one reason): reuse the previous copy. */
-static uint32_t add_reason(struct pol_snapshot *s, const char *reason, uint32_t *last_off,
-			   const char **last)
-{
-	uint32_t off;
-
-	if (reason[0] == '\0')
-		return 0;
-	if (*last != NULL && strcmp(*last, reason) == 0)
-		return *last_off;
-	off = arena_add(s, reason, strnlen(reason, CFG_TEXT_MAX - 1));
-	*last = reason;
-	*last_off = off;
-	return off;
-}
-
 struct ip_tmp {
 	uint64_t hi, lo;  /* v4: lo holds the address */
-	uint32_t seq;     /* config order: the first of duplicates wins */
+	uint32_t seq;     /* order of addition: the first of duplicates wins */
 	uint32_t reason;
 	uint8_t  len;
 };
@@ -170,7 +156,7 @@ static uint32_t mask32(unsigned len)
 
 /* IPv4 sort key: length above the address, so one sort orders by (length,
  * address); lists of a million entries are IPv4 feeds, hence a radix sort
- * for them (linear, and stable: duplicates stay in config order). */
+ * for them (linear, and stable: duplicates stay in the order they came). */
 struct ip4_tmp {
 	uint64_t key;
 	uint32_t reason;
@@ -223,6 +209,7 @@ static int build_ip4(struct pol_snapshot *s, struct ip4_tmp *t, size_t n, int wh
 	set->ent = malloc((n ? n : 1) * sizeof(*set->ent));
 	if (set->ent == NULL)
 		return -1;
+	s->bytes += (n ? n : 1) * sizeof(*set->ent);
 	for (i = 0; i < n; i++) {
 		if (i > 0 && t[i - 1].key == t[i].key)
 			continue; /* the first of duplicates (and its reason) stays */
@@ -245,6 +232,7 @@ static int build_ip4(struct pol_snapshot *s, struct ip4_tmp *t, size_t n, int wh
 		idx = malloc(POL_IDX_SIZE * sizeof(*idx));
 		if (idx == NULL)
 			return -1;
+		s->bytes += POL_IDX_SIZE * sizeof(*idx);
 		/* idx[top] = first entry (relative to b) whose top 16 bits >= top */
 		for (top = 0, i = b; top < POL_IDX_SIZE; top++) {
 			while (i < e && (set->ent[i].key >> 16) < top)
@@ -268,6 +256,7 @@ static int build_ip6(struct pol_snapshot *s, struct ip_tmp *t, size_t n, int whi
 	set->ent = malloc((n ? n : 1) * sizeof(*set->ent));
 	if (set->ent == NULL)
 		return -1;
+	s->bytes += (n ? n : 1) * sizeof(*set->ent);
 	for (i = 0; i < n; i++) {
 		if (i > 0 && t[i - 1].len == t[i].len && t[i - 1].hi == t[i].hi &&
 		    t[i - 1].lo == t[i].lo)
@@ -287,81 +276,13 @@ static int build_ip6(struct pol_snapshot *s, struct ip_tmp *t, size_t n, int whi
 	return 0;
 }
 
-static int build_ips(struct pol_snapshot *s, const struct cfg_list_entry *e, unsigned n)
-{
-	struct ip4_tmp *t4[2] = { NULL, NULL };
-	struct ip_tmp *t6[2] = { NULL, NULL };
-	size_t n4[2] = { 0, 0 }, n6[2] = { 0, 0 };
-	const char *last = NULL;
-	uint32_t last_off = 0, reason;
-	unsigned i;
-	int w, rc = -1;
-
-	for (i = 0; i < n; i++) {
-		if (e[i].kind != CFG_LIST_IP)
-			continue;
-		w = e[i].allow ? POL_ALLOW : POL_BLOCK;
-		if (e[i].prefix.addr.family == SL_AF_INET)
-			n4[w]++;
-		else if (e[i].prefix.addr.family == SL_AF_INET6)
-			n6[w]++;
-	}
-	for (w = 0; w < 2; w++) {
-		t4[w] = malloc((n4[w] ? n4[w] : 1) * sizeof(*t4[w]));
-		t6[w] = malloc((n6[w] ? n6[w] : 1) * sizeof(*t6[w]));
-		if (t4[w] == NULL || t6[w] == NULL)
-			goto fail;
-		n4[w] = n6[w] = 0;
-	}
-	for (i = 0; i < n; i++) {
-		const struct cfg_list_entry *x = &e[i];
-		const uint8_t *ip = x->prefix.addr.ip;
-		unsigned len = x->prefix.len;
-
-		if (x->kind != CFG_LIST_IP)
-			continue;
-		if (x->prefix.addr.family != SL_AF_INET && x->prefix.addr.family != SL_AF_INET6)
-			continue; /* the parser never makes these; skip rather than guess */
-		w = x->allow ? POL_ALLOW : POL_BLOCK;
-		reason = add_reason(s, x->reason, &last_off, &last);
-		if (reason == UINT32_MAX)
-			goto fail;
-		/* host bits are zero from the parser; mask anyway, lookups rely on it */
-		if (x->prefix.addr.family == SL_AF_INET) {
-			struct ip4_tmp *p = &t4[w][n4[w]++];
-			len = SL_MIN(len, 32u);
-			p->key = (uint64_t)len << 32 | (load_be32(ip) & mask32(len));
-			p->reason = reason;
-		} else {
-			struct ip_tmp *p = &t6[w][n6[w]++];
-			len = SL_MIN(len, 128u);
-			p->len = (uint8_t)len;
-			p->seq = i;
-			p->hi = load_be64(ip) & mask64(len);
-			p->lo = load_be64(ip + 8) & mask64(len > 64 ? len - 64 : 0);
-			p->reason = reason;
-		}
-	}
-	for (w = 0; w < 2; w++)
-		if (build_ip4(s, t4[w], n4[w], w) < 0 || build_ip6(s, t6[w], n6[w], w) < 0)
-			goto fail;
-	rc = 0;
-fail:
-	for (w = 0; w < 2; w++) {
-		free(t4[w]);
-		free(t6[w]);
-	}
-	return rc;
-}
-
 /* Entries are compared the way queries arrive: lowercased, sender without
  * its angle brackets ("<>" alone stays: it names the null sender). */
-static void normalize(const struct cfg_list_entry *x, char *out, size_t *outlen)
+static void normalize(enum cfg_list_kind kind, const char *v, char *out, size_t *outlen)
 {
-	const char *v = x->value;
 	size_t n = strnlen(v, SL_PATH_MAX), i;
 
-	if ((x->kind == CFG_LIST_SENDER || x->kind == CFG_LIST_RCPT) && n > 2 && v[0] == '<' &&
+	if ((kind == CFG_LIST_SENDER || kind == CFG_LIST_RCPT) && n > 2 && v[0] == '<' &&
 	    v[n - 1] == '>') {
 		v++;
 		n -= 2;
@@ -402,82 +323,254 @@ static uint32_t name_hash(const char *q, size_t n)
 	return (uint32_t)pol_hash_mix(pol_hash_ci(POL_HASH_SEED, q, n));
 }
 
-static int build_names(struct pol_snapshot *s, const struct cfg_list_entry *e, unsigned n)
+/* The hash table of one list's names; duplicates dropped, the first kept.
+ * Takes names (n of them, strings in the arena) as the set's array. */
+static int build_names(struct pol_snapshot *s, struct pol_name_set *ns, struct pol_name *names,
+		       uint32_t n, enum cfg_list_kind kind)
 {
-	unsigned cnt[CFG_LIST_KIND_COUNT][2];
-	const char *last = NULL;
-	uint32_t last_off = 0;
-	char buf[SL_PATH_MAX + 1];
-	unsigned i, k, w;
+	uint32_t cap = 8, i, j;
 
-	memset(cnt, 0, sizeof(cnt));
-	for (i = 0; i < n; i++)
-		if (e[i].kind != CFG_LIST_IP && (unsigned)e[i].kind < CFG_LIST_KIND_COUNT)
-			cnt[e[i].kind][e[i].allow ? POL_ALLOW : POL_BLOCK]++;
-	for (k = 0; k < CFG_LIST_KIND_COUNT; k++)
-		for (w = 0; w < 2; w++) {
-			struct pol_name_set *ns = &s->names[k][w];
-			uint32_t cap = 8;
-			if (cnt[k][w] == 0)
-				continue;
-			while (cap < 2u * cnt[k][w])
-				cap *= 2;
-			ns->slot = calloc(cap, sizeof(*ns->slot));
-			ns->names = malloc(cnt[k][w] * sizeof(*ns->names));
-			if (ns->slot == NULL || ns->names == NULL)
-				return -1;
-			ns->mask = cap - 1;
-		}
+	if (n == 0) {
+		free(names);
+		return 0;
+	}
+	while (cap < 2u * n)
+		cap *= 2;
+	ns->slot = calloc(cap, sizeof(*ns->slot));
+	ns->names = names;
+	if (ns->slot == NULL)
+		return -1;
+	s->bytes += cap * sizeof(*ns->slot) + n * sizeof(*names);
+	ns->mask = cap - 1;
 	for (i = 0; i < n; i++) {
-		const struct cfg_list_entry *x = &e[i];
-		struct pol_name_set *ns;
-		struct pol_name *nm;
-		size_t len;
-		uint32_t h, j;
-
-		if (x->kind == CFG_LIST_IP || (unsigned)x->kind >= CFG_LIST_KIND_COUNT)
-			continue;
-		ns = &s->names[x->kind][x->allow ? POL_ALLOW : POL_BLOCK];
-		normalize(x, buf, &len);
-		if (len == 0)
-			continue;
-		h = name_hash(buf, len);
-		if (name_find(s, ns, buf, len, h) != NULL)
+		struct pol_name nm = names[i];
+		if (name_find(s, ns, s->arena + nm.off, nm.len, nm.hash) != NULL)
 			continue; /* duplicate: the first one (and its reason) stays */
-		nm = &ns->names[ns->n];
-		nm->off = arena_add(s, buf, len);
-		nm->len = (uint32_t)len;
-		nm->hash = h;
-		nm->reason = add_reason(s, x->reason, &last_off, &last);
-		if (nm->off == UINT32_MAX || nm->reason == UINT32_MAX)
-			return -1;
-		for (j = h & ns->mask; ns->slot[j] != 0; j = (j + 1) & ns->mask)
+		names[ns->n] = nm;
+		for (j = nm.hash & ns->mask; ns->slot[j] != 0; j = (j + 1) & ns->mask)
 			;
 		ns->slot[j] = ++ns->n;
-		s->count[x->kind]++;
+		s->count[kind]++;
 	}
 	return 0;
 }
 
-struct pol_snapshot *pol_snapshot_build(const struct cfg_list_entry *e, unsigned n)
-{
-	struct pol_snapshot *s = calloc(1, sizeof(*s));
+/* ---- the builder: entries collected unsorted, laid out by finish() */
 
-	if (s == NULL)
+struct pol_snapshot_builder {
+	struct pol_snapshot *s;
+	struct ip4_tmp *t4[2];
+	size_t n4[2], c4[2];
+	struct ip_tmp *t6[2];
+	size_t n6[2], c6[2];
+	struct pol_name *nm[CFG_LIST_KIND_COUNT][2];
+	size_t nn[CFG_LIST_KIND_COUNT][2], cn[CFG_LIST_KIND_COUNT][2];
+	uint32_t seq;
+	/* Reasons repeat (a feed loaded with one reason): the same pointer (an
+	 * interned reason) or the same text as the one before shares one copy. */
+	const char *last;
+	uint32_t last_off;
+	struct {
+		const char *p;
+		uint32_t off;
+	} seen[256];
+	bool failed;
+};
+
+static bool grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	size_t c;
+	void *q;
+
+	if (n < *cap)
+		return true;
+	c = *cap ? *cap * 2 : 64;
+	q = realloc(*p, c * size);
+	if (q == NULL)
+		return false;
+	*p = q;
+	*cap = c;
+	return true;
+}
+
+static uint32_t builder_reason(struct pol_snapshot_builder *b, const char *reason)
+{
+	unsigned h;
+	uint32_t off;
+
+	if (reason == NULL || reason[0] == '\0')
+		return 0;
+	h = (unsigned)(((uintptr_t)reason >> 4) ^ ((uintptr_t)reason >> 12)) & 255;
+	if (b->seen[h].p == reason)
+		return b->seen[h].off;
+	if (b->last != NULL && strcmp(b->last, reason) == 0)
+		off = b->last_off;
+	else
+		off = arena_add(b->s, reason, strnlen(reason, CFG_TEXT_MAX - 1));
+	if (off == UINT32_MAX) {
+		b->failed = true;
+		return 0;
+	}
+	b->seen[h].p = reason;
+	b->seen[h].off = off;
+	b->last = reason;
+	b->last_off = off;
+	return off;
+}
+
+struct pol_snapshot_builder *pol_snapshot_builder_new(void)
+{
+	struct pol_snapshot_builder *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
 		return NULL;
+	b->s = calloc(1, sizeof(*b->s));
+	if (b->s == NULL)
+		goto fail;
 	/* offset 0 must be the empty string for "no reason" */
-	s->arena_cap = 4096;
-	s->arena = malloc(s->arena_cap);
-	if (s->arena == NULL)
+	b->s->arena_cap = 4096;
+	b->s->arena = malloc(b->s->arena_cap);
+	if (b->s->arena == NULL)
 		goto fail;
-	s->arena[0] = '\0';
-	s->arena_len = 1;
-	if (build_ips(s, e, n) < 0 || build_names(s, e, n) < 0)
+	b->s->arena[0] = '\0';
+	b->s->arena_len = 1;
+	return b;
+fail:
+	pol_snapshot_builder_abort(b);
+	return NULL;
+}
+
+void pol_snapshot_builder_add_ip(struct pol_snapshot_builder *b, bool allow,
+				 const struct sl_prefix *p, const char *reason)
+{
+	int w = allow ? POL_ALLOW : POL_BLOCK;
+	const uint8_t *ip = p->addr.ip;
+	unsigned len = p->len;
+
+	if (b == NULL || b->failed)
+		return;
+	/* host bits are zero from the parsers; mask anyway, lookups rely on it */
+	if (p->addr.family == SL_AF_INET) {
+		struct ip4_tmp *t;
+		if (!grow((void **)&b->t4[w], &b->c4[w], b->n4[w], sizeof(*t)))
+			goto fail;
+		t = &b->t4[w][b->n4[w]++];
+		len = SL_MIN(len, 32u);
+		t->key = (uint64_t)len << 32 | (load_be32(ip) & mask32(len));
+		t->reason = builder_reason(b, reason);
+	} else if (p->addr.family == SL_AF_INET6) {
+		struct ip_tmp *t;
+		if (!grow((void **)&b->t6[w], &b->c6[w], b->n6[w], sizeof(*t)))
+			goto fail;
+		t = &b->t6[w][b->n6[w]++];
+		len = SL_MIN(len, 128u);
+		t->len = (uint8_t)len;
+		t->seq = b->seq++;
+		t->hi = load_be64(ip) & mask64(len);
+		t->lo = load_be64(ip + 8) & mask64(len > 64 ? len - 64 : 0);
+		t->reason = builder_reason(b, reason);
+	}
+	/* other families: the parsers never make them; skip rather than guess */
+	return;
+fail:
+	b->failed = true;
+}
+
+void pol_snapshot_builder_add_name(struct pol_snapshot_builder *b, enum cfg_list_kind kind,
+				   bool allow, const char *name, const char *reason)
+{
+	int w = allow ? POL_ALLOW : POL_BLOCK;
+	char buf[SL_PATH_MAX + 1];
+	struct pol_name *nm;
+	size_t len;
+
+	if (b == NULL || b->failed || kind == CFG_LIST_IP || (unsigned)kind >= CFG_LIST_KIND_COUNT)
+		return;
+	normalize(kind, name, buf, &len);
+	if (len == 0)
+		return;
+	if (!grow((void **)&b->nm[kind][w], &b->cn[kind][w], b->nn[kind][w], sizeof(*nm))) {
+		b->failed = true;
+		return;
+	}
+	nm = &b->nm[kind][w][b->nn[kind][w]];
+	nm->off = arena_add(b->s, buf, len);
+	nm->len = (uint32_t)len;
+	nm->hash = name_hash(buf, len);
+	nm->reason = builder_reason(b, reason);
+	if (nm->off == UINT32_MAX) {
+		b->failed = true;
+		return;
+	}
+	b->nn[kind][w]++;
+}
+
+void pol_snapshot_builder_add_cfg(struct pol_snapshot_builder *b, const struct cfg_list_entry *e,
+				  unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (e[i].kind == CFG_LIST_IP)
+			pol_snapshot_builder_add_ip(b, e[i].allow, &e[i].prefix, e[i].reason);
+		else
+			pol_snapshot_builder_add_name(b, e[i].kind, e[i].allow, e[i].value, e[i].reason);
+	}
+}
+
+static void builder_free(struct pol_snapshot_builder *b)
+{
+	for (int w = 0; w < 2; w++) {
+		free(b->t4[w]);
+		free(b->t6[w]);
+		for (int k = 0; k < CFG_LIST_KIND_COUNT; k++)
+			free(b->nm[k][w]);
+	}
+	free(b);
+}
+
+void pol_snapshot_builder_abort(struct pol_snapshot_builder *b)
+{
+	if (b == NULL)
+		return;
+	pol_snapshot_free(b->s);
+	builder_free(b);
+}
+
+struct pol_snapshot *pol_snapshot_builder_finish(struct pol_snapshot_builder *b)
+{
+	struct pol_snapshot *s;
+	int w, k;
+
+	if (b == NULL)
+		return NULL;
+	s = b->s;
+	if (b->failed)
 		goto fail;
+	for (w = 0; w < 2; w++)
+		if (build_ip4(s, b->t4[w], b->n4[w], w) < 0 || build_ip6(s, b->t6[w], b->n6[w], w) < 0)
+			goto fail;
+	for (k = 0; k < CFG_LIST_KIND_COUNT; k++) {
+		for (w = 0; w < 2; w++) {
+			struct pol_name *names = b->nm[k][w];
+			b->nm[k][w] = NULL; /* the set owns it now */
+			if (build_names(s, &s->names[k][w], names, (uint32_t)b->nn[k][w],
+					(enum cfg_list_kind)k) < 0)
+				goto fail;
+		}
+	}
+	s->bytes += sizeof(*s) + s->arena_cap;
+	builder_free(b);
 	return s;
 fail:
-	pol_snapshot_free(s);
+	pol_snapshot_builder_abort(b);
 	return NULL;
+}
+
+struct pol_snapshot *pol_snapshot_build(const struct cfg_list_entry *e, unsigned n)
+{
+	struct pol_snapshot_builder *b = pol_snapshot_builder_new();
+
+	pol_snapshot_builder_add_cfg(b, e, n);
+	return pol_snapshot_builder_finish(b);
 }
 
 void pol_snapshot_free(struct pol_snapshot *s)
@@ -505,6 +598,11 @@ unsigned pol_snapshot_size(const struct pol_snapshot *s, enum cfg_list_kind kind
 	if (s == NULL || (unsigned)kind >= CFG_LIST_KIND_COUNT)
 		return 0;
 	return s->count[kind];
+}
+
+size_t pol_snapshot_bytes(const struct pol_snapshot *s)
+{
+	return s != NULL ? s->bytes : 0;
 }
 
 /* ---- lookup (worker side: no locks, no allocation) ---- */
@@ -589,6 +687,28 @@ static int ip_lookup(const struct pol_snapshot *s, int which, const struct sl_ad
 		return 0;
 	if (found)
 		hit->net = sl_addr_mask(a, hit->len);
+	return found;
+}
+
+bool pol_snapshot_lookup_ip(const struct pol_snapshot *s, bool allow, const struct sl_addr *a,
+			    unsigned *len, const char **reason)
+{
+	struct pol_ip_hit hit;
+	int which = allow ? POL_ALLOW : POL_BLOCK, found;
+
+	if (s == NULL)
+		return false;
+	/* no sl_addr_mask here: callers that want the network ask for it */
+	if (a->family == SL_AF_INET)
+		found = ip4_lookup(&s->ip4[which], load_be32(a->ip), &hit);
+	else if (a->family == SL_AF_INET6)
+		found = ip6_lookup(&s->ip6[which], load_be64(a->ip), load_be64(a->ip + 8), &hit);
+	else
+		return false;
+	if (found) {
+		*len = hit.len;
+		*reason = s->arena + hit.reason;
+	}
 	return found;
 }
 

@@ -77,6 +77,11 @@ static void attach(struct redis_conn *rc, redisAsyncContext *ac)
 	ac->data = rc;
 }
 
+static const char *conn_name(const struct redis_conn *rc)
+{
+	return rc->what != NULL ? rc->what : "redis";
+}
+
 /* ---- reconnect */
 
 static uint64_t next_rand(struct redis_conn *rc)
@@ -114,8 +119,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		/* the first failure in a row, then about once a minute at the
 		 * longest backoff: a Redis down for hours must not flood the log */
 		if (rc->failures++ % 16 == 0)
-			sl_warn("redis: connect to %s%s%u failed: %s (retrying with backoff)",
-				rc->path ? rc->path : rc->host, rc->path ? "" : ":",
+			sl_warn("%s: connect to %s%s%u failed: %s (retrying with backoff)",
+				conn_name(rc), rc->path ? rc->path : rc->host, rc->path ? "" : ":",
 				rc->path ? 0u : rc->port, ac->errstr);
 		/* hiredis frees the context after this callback */
 		schedule_retry(rc);
@@ -129,7 +134,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 	if (rc == NULL || rc->ac != ac)
 		return; /* we dropped it ourselves */
 	if (status != REDIS_OK)
-		sl_warn("redis: connection lost: %s", ac->errstr);
+		sl_warn("%s: connection lost: %s", conn_name(rc), ac->errstr);
 	schedule_retry(rc);
 }
 
@@ -142,7 +147,7 @@ static void on_setup_reply(redisAsyncContext *ac, void *r, void *priv)
 	if (reply == NULL || rc == NULL || rc->ac != ac)
 		return;
 	if (reply->type == REDIS_REPLY_ERROR) {
-		sl_err("redis: %s refused: %s", what, reply->str);
+		sl_err("%s: %s refused: %s", conn_name(rc), what, reply->str);
 		redis_conn_drop(rc, what);
 	}
 }
@@ -161,7 +166,7 @@ static void connect_now(struct redis_conn *rc)
 
 	ac = rc->path ? redisAsyncConnectUnix(rc->path) : redisAsyncConnect(rc->host, rc->port);
 	if (ac == NULL || ac->err) {
-		sl_warn("redis: connect: %s", ac ? ac->errstr : "no memory");
+		sl_warn("%s: connect: %s", conn_name(rc), ac ? ac->errstr : "no memory");
 		if (ac != NULL)
 			redisAsyncFree(ac);
 		schedule_retry(rc);
@@ -219,7 +224,7 @@ void redis_conn_ready(struct redis_conn *rc)
 	rc->backoff_ms = rc->backoff_min_ms;
 	rc->failures = 0;
 	tw_cancel(sl_evloop_wheel(rc->loop), &rc->connect_timer);
-	sl_info("redis: connected to %s%s%u", rc->path ? rc->path : rc->host, rc->path ? "" : ":",
+	sl_info("%s: connected to %s%s%u", conn_name(rc), rc->path ? rc->path : rc->host, rc->path ? "" : ":",
 		rc->path ? 0u : rc->port);
 }
 
@@ -229,7 +234,7 @@ void redis_conn_drop(struct redis_conn *rc, const char *why)
 
 	if (ac == NULL)
 		return;
-	sl_warn("redis: dropping the connection: %s", why);
+	sl_warn("%s: dropping the connection: %s", conn_name(rc), why);
 	/* detach first: the callbacks redisAsyncFree runs see ac != rc->ac */
 	schedule_retry(rc);
 	redisAsyncFree(ac);

@@ -23,6 +23,7 @@ enum redis_conn_state { REDIS_DOWN = 0, REDIS_CONNECTING, REDIS_UP };
  */
 struct redis_conn {
 	struct sl_evloop  *loop;
+	const char        *what;     /**< for the log: "redis" when NULL, "redis lists"... */
 	redisAsyncContext *ac;       /**< NULL when DOWN */
 	enum redis_conn_state state;
 	char     *host, *path, *password;
@@ -58,7 +59,17 @@ void redis_conn_fini(struct redis_conn *rc);
 
 /* ---- scripts */
 
-enum redis_script_id { REDIS_SCRIPT_DECIDE = 0, REDIS_SCRIPT_REFRESH, REDIS_SCRIPT_COUNT };
+/* The store's scripts first (it loads [0, REDIS_SCRIPT_STORE_COUNT)), then
+ * the lists mirror's (redis_lists.c). */
+enum redis_script_id {
+	REDIS_SCRIPT_DECIDE = 0,
+	REDIS_SCRIPT_REFRESH,
+	REDIS_SCRIPT_STORE_COUNT,
+	REDIS_SCRIPT_LISTS_SET = REDIS_SCRIPT_STORE_COUNT,
+	REDIS_SCRIPT_LISTS_DEL,
+	REDIS_SCRIPT_LISTS_BEGIN,
+	REDIS_SCRIPT_COUNT
+};
 
 struct redis_script {
 	const char *name;

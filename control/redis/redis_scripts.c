@@ -1,4 +1,4 @@
-/* redis_scripts.c - the Lua scripts the Redis store runs (GCRA and leases, atomically) and their SHA1s. */
+/* redis_scripts.c - the Lua scripts of the Redis store (GCRA, leases) and of the lists mirror, and their SHA1s. */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,9 +82,95 @@ static const char refresh_lua[] =
 	"if redis.call('PTTL', KEYS[1]) < ms then redis.call('PEXPIRE', KEYS[1], ms) end\n"
 	"return #ARGV - 1\n";
 
+/*
+ * The lists mirror (redis_lists.c; key schema there and in README):
+ *
+ * lists_set: add or update one entry, and tell every node.
+ *
+ *   KEYS[1] the list's hash, KEYS[2] its expiry ZSET, KEYS[3] the version counter
+ *   ARGV    value, ttl_ms (0: none), reason, channel, list, kind, mode
+ *
+ * The hash field is the canonical value, its value "<expires_ms>|<reason>"
+ * with expires_ms on the server's clock (0: no TTL). Every write counts the
+ * version up and publishes "<version>\tadd\t<list>\t<kind>\t<value>\t<payload>"
+ * in the same script, so messages carry the order in which Redis applied
+ * them. Mode "nx" (re-seeding a Redis that lost the lists) keeps an entry
+ * Redis already has and neither counts nor publishes. Returns the version.
+ */
+static const char lists_set_lua[] =
+	"if redis.replicate_commands then pcall(redis.replicate_commands) end\n"
+	"if ARGV[7] == 'nx' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then\n"
+	"  return tonumber(redis.call('GET', KEYS[3]) or '0')\n"
+	"end\n"
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"local ttl = tonumber(ARGV[2]) or 0\n"
+	"local exp = 0\n"
+	"if ttl > 0 then exp = now + ttl end\n"
+	"local payload = string.format('%.0f', exp) .. '|' .. ARGV[3]\n"
+	"redis.call('HSET', KEYS[1], ARGV[1], payload)\n"
+	"if exp > 0 then redis.call('ZADD', KEYS[2], exp, ARGV[1]) else redis.call('ZREM', KEYS[2], ARGV[1]) end\n"
+	"if ARGV[7] == 'nx' then return tonumber(redis.call('GET', KEYS[3]) or '0') end\n"
+	"local v = redis.call('INCR', KEYS[3])\n"
+	"redis.call('PUBLISH', ARGV[4], v .. '\\tadd\\t' .. ARGV[5] .. '\\t' .. ARGV[6] .. '\\t' .. ARGV[1] .. '\\t' .. payload)\n"
+	"return v\n";
+
+/*
+ * lists_del: remove one entry, and tell every node.
+ *
+ *   KEYS as lists_set; ARGV value, channel, list, kind
+ *
+ * Publishes "<version>\tdel\t<list>\t<kind>\t<value>" whether or not the
+ * entry was there (a node may still hold it). Returns the version.
+ */
+static const char lists_del_lua[] =
+	"redis.call('HDEL', KEYS[1], ARGV[1])\n"
+	"redis.call('ZREM', KEYS[2], ARGV[1])\n"
+	"local v = redis.call('INCR', KEYS[3])\n"
+	"redis.call('PUBLISH', ARGV[2], v .. '\\tdel\\t' .. ARGV[3] .. '\\t' .. ARGV[4] .. '\\t' .. ARGV[1])\n"
+	"return v\n";
+
+/*
+ * lists_begin: the first step of a resync.
+ *
+ *   KEYS[1] the epoch, KEYS[2] the version counter, then each list's hash
+ *           and expiry ZSET in pairs
+ *   ARGV    a new epoch (used when there is none), how many expired entries
+ *           to drop per list at most
+ *
+ * The epoch is a random name the first node writes; a Redis that comes back
+ * without it (restarted empty, flushed) lost the lists, and each node writes
+ * its mirror back. Expired entries are dropped from the hashes here, a
+ * bounded number per call (nodes expire their own copies by themselves, so
+ * this publishes nothing). Returns {epoch, version, now_ms, dropped}: the
+ * version before the scan that follows, and the server's clock, which the
+ * node uses to turn expiries into its own.
+ */
+static const char lists_begin_lua[] =
+	"if redis.replicate_commands then pcall(redis.replicate_commands) end\n"
+	"local e = redis.call('GET', KEYS[1])\n"
+	"if not e then e = ARGV[1]; redis.call('SET', KEYS[1], e) end\n"
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"local lim = tonumber(ARGV[2])\n"
+	"local dropped = 0\n"
+	"for i = 3, #KEYS - 1, 2 do\n"
+	"  local gone = redis.call('ZRANGEBYSCORE', KEYS[i + 1], '-inf', now, 'LIMIT', 0, lim)\n"
+	"  if #gone > 0 then\n"
+	"    redis.call('HDEL', KEYS[i], unpack(gone))\n"
+	"    redis.call('ZREM', KEYS[i + 1], unpack(gone))\n"
+	"    dropped = dropped + #gone\n"
+	"  end\n"
+	"end\n"
+	"local v = redis.call('GET', KEYS[2]) or '0'\n"
+	"return {e, v, string.format('%.0f', now), dropped}\n";
+
 static struct redis_script scripts[REDIS_SCRIPT_COUNT] = {
 	[REDIS_SCRIPT_DECIDE] = { "decide", decide_lua, "" },
 	[REDIS_SCRIPT_REFRESH] = { "refresh", refresh_lua, "" },
+	[REDIS_SCRIPT_LISTS_SET] = { "lists_set", lists_set_lua, "" },
+	[REDIS_SCRIPT_LISTS_DEL] = { "lists_del", lists_del_lua, "" },
+	[REDIS_SCRIPT_LISTS_BEGIN] = { "lists_begin", lists_begin_lua, "" },
 };
 
 void redis_scripts_init(void)

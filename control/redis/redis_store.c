@@ -322,7 +322,7 @@ static bool send_argv(struct redis_store *st, struct redis_req *rq, int argc, bo
 
 static void load_scripts(struct redis_store *st)
 {
-	for (unsigned i = 0; i < REDIS_SCRIPT_COUNT; i++) {
+	for (unsigned i = 0; i < REDIS_SCRIPT_STORE_COUNT; i++) {
 		const struct redis_script *s = redis_script((enum redis_script_id)i);
 		struct redis_req *rq = req_new(st, REQ_INTERNAL);
 
@@ -481,12 +481,12 @@ static void on_reply(redisAsyncContext *ac, void *r, void *priv)
 			return;
 	}
 	if (rq->kind == REQ_INTERNAL) {
-		if (rq->lease_seq >= 1 && rq->lease_seq <= REDIS_SCRIPT_COUNT) {
+		if (rq->lease_seq >= 1 && rq->lease_seq <= REDIS_SCRIPT_STORE_COUNT) {
 			/* a SCRIPT LOAD */
 			if (reply != NULL && reply->type == REDIS_REPLY_STRING &&
 			    strcmp(reply->str, redis_script((enum redis_script_id)(rq->lease_seq - 1))->sha) != 0)
 				sl_err("redis: script sha mismatch: %s", reply->str);
-			if (rq->lease_seq == REDIS_SCRIPT_COUNT) {
+			if (rq->lease_seq == REDIS_SCRIPT_STORE_COUNT) {
 				st->reloading = false;
 				if (reply != NULL && reply->type != REDIS_REPLY_ERROR && st->conn.ac == ac &&
 				    st->conn.state == REDIS_CONNECTING) {
