@@ -360,6 +360,33 @@ static inline unsigned rx_flags_of(const struct rte_mbuf *m)
 	return f;
 }
 
+/* m copied into one fresh mbuf of the lcore's pool (m freed), NULL
+ * (m freed) when it does not fit or no mbuf is free. */
+static struct rte_mbuf *rx_linearise(struct dpdk_lcore_port *lp, struct rte_mbuf *m)
+{
+	struct rte_mbuf *n = rte_pktmbuf_alloc(lp->lc->pool);
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	const void *src;
+	uint8_t *dst;
+
+	if (n == NULL || len > rte_pktmbuf_tailroom(n)) {
+		rte_pktmbuf_free(n);
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	dst = rte_pktmbuf_mtod(n, uint8_t *);
+	src = rte_pktmbuf_read(m, 0, len, dst);
+	if (src != dst)
+		memcpy(dst, src, len);
+	n->data_len = (uint16_t)len;
+	n->pkt_len = len;
+	n->port = m->port;
+	n->ol_flags = m->ol_flags;   /* the RX checksum verdicts still hold for the same bytes */
+	n->hash = m->hash;
+	rte_pktmbuf_free(m);
+	return n;
+}
+
 /*
  * One received frame. Ownership (net_input.h): after NET_RX_DROP or
  * NET_RX_DONE the frame is ours to free at once (replies were built in
@@ -373,10 +400,13 @@ static inline void rx_one(struct dpdk_lcore_port *lp, struct rte_mbuf *m)
 	enum net_verdict v;
 
 	if (unlikely(m->nb_segs != 1)) {
-		/* net_input reads one contiguous frame; MTU-sized frames fit one default mbuf */
+		/* net_input reads one contiguous frame: a chained one (an indirect
+		 * mbuf chain from a peer relaying by reference, a scattered RX) is
+		 * copied into one mbuf when it fits, else dropped */
 		st->rx_nonlinear++;
-		rte_pktmbuf_free(m);
-		return;
+		m = rx_linearise(lp, m);
+		if (m == NULL)
+			return;
 	}
 	v = net_input(&lp->nc, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
 		      rx_flags_of(m), &rx);

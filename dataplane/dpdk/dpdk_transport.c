@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_random.h>
@@ -50,6 +51,7 @@
 #define DPDK_EPHEMERAL_LO 32768u         /**< source ports of backend legs (Linux's default range) */
 #define DPDK_EPHEMERAL_HI 60999u
 #define DPDK_CONNECT_TRIES 64
+#define DPDK_TP_PORTS     8              /**< lcore ports whose TX may chain held pieces */
 
 static const char busy_reply[] = "421 4.3.2 Too many sessions, try again later\r\n";
 
@@ -131,6 +133,8 @@ struct dpdk_tp {
 	struct dpdk_conn    *again;
 	struct dpdk_conn    *dead;
 	uint32_t             next_port;     /**< the last source port handed out */
+	bool                 zero_copy;     /**< op_forward by reference (SL_DPDK_COPY=1 turns it off) */
+	uint8_t              tx_segs[DPDK_TP_PORTS]; /**< per lcore port: mbufs a TCP frame may chain (0: copy) */
 	struct dpdk_tp_wstats stats;
 };
 
@@ -687,14 +691,33 @@ static int op_send(void *conn, enum sl_leg leg, const void *buf, size_t len)
 }
 
 /*
- * For now the forward is a copy into the TCP send buffer, like send. Later:
- * attach rx->owner's bytes as an indirect mbuf to the backend leg's queue
- * (zero copy of DATA), which needs a send queue of mbufs in dataplane/tcp.
+ * DATA relayed where no byte changes: the slice goes into the leg's TCP
+ * send queue by reference to the rx mbuf that holds it (tcp_send_ref; the
+ * TX path chains an indirect mbuf to it), when nothing waits in the local
+ * queue before it. What does not fit the send space, or everything when
+ * zero copy is off, is copied as op_send does.
  */
 static int op_forward(void *conn, enum sl_leg to, const struct sl_rx *rx, uint32_t off, uint32_t len)
 {
-	if (rx == NULL || off > rx->len || len > rx->len - off)
+	struct dpdk_conn *c = conn;
+	struct dpdk_leg *l;
+
+	if (rx == NULL || off > rx->len || len > rx->len - off || (unsigned)to > SL_LEG_BACKEND)
 		return SL_ERROR;
+	l = &c->leg[to];
+	if (c->tp->zero_copy && rx->owner != NULL && l->out.len == 0 && l->state == DPDK_LEG_OPEN &&
+	    l->tc != NULL) {
+		uint32_t n = SL_MIN(len, tcp_send_space(l->tc));
+
+		if (n > 0) {
+			if (tcp_send_ref(l->tc, rx->data + off, n, rx->owner) != SL_OK)
+				return SL_ERROR;
+			off += n;
+			len -= n;
+		}
+	}
+	if (len == 0)
+		return SL_OK;
 	return op_send(conn, to, rx->data + off, len);
 }
 
@@ -866,6 +889,68 @@ static struct dpdk_lcore_port *port_for_src(struct dpdk_tp *tp, uint32_t src)
 	return NULL;
 }
 
+/* The sum of n payload bytes that sit at stream offset off (RFC 1071): a
+ * piece at an odd offset pairs its bytes the other way, so its sum is
+ * byte-swapped (the sum is independent of byte order otherwise). */
+static inline uint32_t piece_sum(const uint8_t *p, uint32_t n, uint32_t off)
+{
+	uint16_t v = net_csum_fold(net_csum_add(0, p, n));
+
+	return (off & 1) ? (uint16_t)(v << 8 | v >> 8) : v;
+}
+
+/* Append n bytes to the chain ending at *last by copy: into its tailroom
+ * when it is a direct mbuf with room, else into a new direct mbuf. */
+static int chain_copy(struct rte_mempool *mp, struct rte_mbuf *m, struct rte_mbuf **last, const uint8_t *p,
+		      uint32_t n)
+{
+	struct rte_mbuf *t = *last;
+
+	if (!RTE_MBUF_DIRECT(t) || rte_pktmbuf_tailroom(t) < n) {
+		t = rte_pktmbuf_alloc(mp);
+		if (t == NULL || rte_pktmbuf_tailroom(t) < n) {
+			rte_pktmbuf_free(t);
+			return SL_ERROR;
+		}
+		(*last)->next = t;
+		*last = t;
+		m->nb_segs++;
+	}
+	memcpy(rte_pktmbuf_mtod_offset(t, uint8_t *, t->data_len), p, n);
+	t->data_len = (uint16_t)(t->data_len + n);
+	return SL_OK;
+}
+
+/* Append a held piece as an indirect mbuf on its owner's buffer; false
+ * when that cannot be done (the caller copies). */
+static bool chain_ref(struct rte_mempool *mp, struct rte_mbuf *m, struct rte_mbuf **last, struct rte_mbuf *owner,
+		      const uint8_t *p, uint32_t n)
+{
+	const uint8_t *base = owner->buf_addr;
+	struct rte_mbuf *mi;
+
+	if (p < base || p + n > base + owner->buf_len)
+		return false;
+	mi = rte_pktmbuf_alloc(mp);
+	if (mi == NULL)
+		return false;
+	rte_pktmbuf_attach(mi, owner);    /* takes a reference on the direct buffer */
+	mi->data_off = (uint16_t)(p - base);
+	mi->data_len = (uint16_t)n;
+	mi->pkt_len = n;
+	(*last)->next = mi;
+	*last = mi;
+	m->nb_segs++;
+	return true;
+}
+
+/*
+ * One segment into one frame: Ethernet, IPv4 and TCP headers in a fresh
+ * mbuf with the copied pieces after them; held pieces (tcp_send_ref, rx
+ * mbufs) chained as indirect mbufs when the port takes chains and the
+ * device's segment limit allows, copied otherwise. The TCP checksum is
+ * offloaded when the port can, else summed here across the pieces.
+ */
 static void tcp_out(void *ctx, const struct tcp_seg_out *s)
 {
 	static const struct net_mac zero_mac;
@@ -873,13 +958,14 @@ static void tcp_out(void *ctx, const struct tcp_seg_out *s)
 	const struct tcp_tuple *t = s->tuple;
 	struct dpdk_lcore_port *lp;
 	const struct net_if *ifp;
-	struct rte_mbuf *m;
+	struct rte_mbuf *m, *last;
 	struct net_mac mac;
-	uint32_t src, dst, nh, thl, l4len;
-	size_t l2, total;
+	uint32_t src, dst, nh, thl, l4len, sum, at;
+	size_t l2, total, hdr;
 	uint8_t *b, *th;
 	uint16_t cs;
-	bool ip_off, tcp_off;
+	unsigned segs = 0;
+	bool ip_off, tcp_off, chain = false;
 
 	if (t->family != SL_AF_INET)
 		return;
@@ -902,9 +988,16 @@ static void tcp_out(void *ctx, const struct tcp_seg_out *s)
 	thl = TCP_HDR_LEN + s->optlen;
 	l4len = thl + s->len;
 	l2 = net_eth_build(b, &zero_mac, &ifp->mac, NET_ETHERTYPE_IPV4, ifp->vlan_id);
-	total = l2 + NET_IPV4_HLEN + l4len;
-	if (total < NET_ETH_MIN_FRAME ? NET_ETH_MIN_FRAME > rte_pktmbuf_tailroom(m)
-				      : total > rte_pktmbuf_tailroom(m)) {
+	hdr = l2 + NET_IPV4_HLEN + thl;
+	total = hdr + s->len;
+	if ((size_t)(lp - tp->lc->ports) < DPDK_TP_PORTS)
+		segs = tp->tx_segs[lp - tp->lc->ports];
+	/* chained only at or above the minimum frame: a chain is never padded */
+	if (segs > 1 && total >= NET_ETH_MIN_FRAME)
+		for (unsigned k = 0; k < s->npieces && !chain; k++)
+			chain = s->owner[k] != NULL;
+	if (!chain && (total < NET_ETH_MIN_FRAME ? NET_ETH_MIN_FRAME > rte_pktmbuf_tailroom(m)
+						 : total > rte_pktmbuf_tailroom(m))) {
 		net_stats_drop(lp->nc.stats, NET_DROP_TX_NOBUF);
 		rte_pktmbuf_free(m);
 		return;
@@ -914,26 +1007,51 @@ static void tcp_out(void *ctx, const struct tcp_seg_out *s)
 	net_ipv4_build(b + l2, src, dst, NET_IPPROTO_TCP, (uint16_t)l4len, NET_IPV4_DEFAULT_TTL, !ip_off);
 	th = b + l2 + NET_IPV4_HLEN;
 	tcp_build_header(s, th);
-	if (s->dlen[0] > 0)
-		memcpy(th + thl, s->data[0], s->dlen[0]);
-	if (s->dlen[1] > 0)
-		memcpy(th + thl + s->dlen[0], s->data[1], s->dlen[1]);
-	if (tcp_off) {
-		/* the NIC sums header and payload; it wants the pseudo-header sum in place */
-		cs = net_csum_pseudo4(src, dst, NET_IPPROTO_TCP, (uint16_t)l4len);
-		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+	sum = net_csum_pseudo4(src, dst, NET_IPPROTO_TCP, (uint16_t)l4len);
+	if (!chain) {
+		for (unsigned k = 0, o = thl; k < s->npieces; o += s->dlen[k], k++)
+			memcpy(th + o, s->data[k], s->dlen[k]);
+		if (!tcp_off)
+			sum = net_csum_add(sum, th, l4len);
+		total = net_eth_pad(b, total);
+		m->data_len = (uint16_t)total;
 	} else {
-		cs = net_csum_finish(net_csum_add(net_csum_pseudo4(src, dst, NET_IPPROTO_TCP, (uint16_t)l4len),
-						  th, l4len));
+		m->data_len = (uint16_t)hdr;
+		last = m;
+		if (!tcp_off)
+			sum = net_csum_add(sum, th, thl);   /* thl is a multiple of 4: pieces start even */
+		at = 0;
+		for (unsigned k = 0; k < s->npieces; at += s->dlen[k], k++) {
+			struct rte_mbuf *own = s->owner[k];
+
+			if (!tcp_off)
+				sum += piece_sum(s->data[k], s->dlen[k], at);
+			if (own != NULL && m->nb_segs < segs &&
+			    chain_ref(tp->lc->pool, m, &last, own, s->data[k], s->dlen[k]))
+				continue;
+			if (chain_copy(tp->lc->pool, m, &last, s->data[k], s->dlen[k]) != SL_OK) {
+				net_stats_drop(lp->nc.stats, NET_DROP_TX_NOBUF);
+				rte_pktmbuf_free(m);
+				return;
+			}
+		}
+		if (m->nb_segs > segs) {
+			/* copies took more segments than the device takes: drop, TCP sends again */
+			net_stats_drop(lp->nc.stats, NET_DROP_TX_NOBUF);
+			rte_pktmbuf_free(m);
+			return;
+		}
 	}
+	/* the NIC sums header and payload; it wants the pseudo-header sum in place */
+	cs = tcp_off ? (uint16_t)net_csum_fold(sum) : net_csum_finish(sum);
+	if (tcp_off)
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
 	memcpy(th + 16, &cs, sizeof(cs));
 	if (ip_off)
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
 	m->l2_len = l2;
 	m->l3_len = NET_IPV4_HLEN;
 	m->l4_len = thl;
-	total = net_eth_pad(b, total);
-	m->data_len = (uint16_t)total;
 	m->pkt_len = (uint32_t)total;
 	m->port = lp->port_id;
 	switch (net_arp_resolve(&lp->arp, nh, m, &mac, tp->rw.now_ms)) {
@@ -1154,6 +1272,36 @@ static uint32_t tcb_count(uint64_t nslots)
 	return (uint32_t)(n < DPDK_TCP_CONNS_MIN ? DPDK_TCP_CONNS_MIN : n);
 }
 
+/*
+ * Per lcore port: how many mbufs one TCP frame may chain (the header mbuf
+ * and held pieces as indirect mbufs), 0 when every piece is copied. A
+ * chain needs a device that takes multi-segment frames: the ring and
+ * af_packet PMDs walk the chain themselves; a NIC would need the
+ * MULTI_SEGS TX offload configured by dpdk_port.c, which it does not do
+ * yet, so NICs copy. SL_DPDK_COPY=1 turns relaying by reference off
+ * (measurements).
+ */
+static void tx_chain_setup(struct dpdk_tp *tp)
+{
+	const char *env = getenv("SL_DPDK_COPY");
+
+	tp->zero_copy = env == NULL || strcmp(env, "1") != 0;
+	for (unsigned i = 0; i < tp->lc->nports && i < DPDK_TP_PORTS; i++) {
+		uint16_t pid = tp->lc->ports[i].port_id;
+		struct rte_eth_dev_info di;
+		bool chains;
+		unsigned segs = TCP_SEG_PIECES + 1;
+
+		tp->tx_segs[i] = 0;
+		if (!tp->zero_copy || rte_eth_dev_info_get(pid, &di) != 0)
+			continue;
+		chains = strcmp(di.driver_name, "net_ring") == 0 || strcmp(di.driver_name, "net_af_packet") == 0;
+		if (di.tx_desc_lim.nb_seg_max != 0 && di.tx_desc_lim.nb_seg_max < segs)
+			segs = di.tx_desc_lim.nb_seg_max;
+		tp->tx_segs[i] = chains ? (uint8_t)segs : 0;
+	}
+}
+
 static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct cfg *c, struct control *ctl,
 			      struct backend_pool *pool, char *err, size_t errlen)
 {
@@ -1200,6 +1348,10 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 	tcfg.mss = (uint16_t)(lc->nports > 0 ? lc->ports[0].port->ifp.mtu - 40 : 1460);
 	tcfg.key[0] = rte_rand();
 	tcfg.key[1] = rte_rand();
+	/* held rx mbufs (relayed DATA by reference) take at most a quarter of
+	 * the pool, so RX always finds mbufs; past that the stack copies */
+	tcfg.ref_max = tp->lc->pool != NULL ? tp->lc->pool->size / 4 : 0;
+	tx_chain_setup(tp);
 	tp->st = tcp_stack_new(&tcfg, &dpdk_tcp_ops, tp, now);
 	if (tp->st == NULL) {
 		set_err(err, errlen, "dpdk worker %u: a TCP stack of %u connections (max_sessions %u: two per "

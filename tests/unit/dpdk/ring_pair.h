@@ -42,4 +42,13 @@ void ring_pair_close(struct ring_pair *rp);
 int ring_pair_dp(const struct ring_pair *rp, const char *addr, unsigned plen, uint32_t mbufs,
 		 struct dpdk_dp **dp);
 
+/*
+ * ring_pair_linear - m as one segment: m itself when it is one, else a copy
+ * into a fresh mbuf of pool (m freed), or NULL (m freed) when it does not
+ * fit. Our dataplane chains indirect mbufs for relayed DATA; the peers'
+ * net_input reads one contiguous frame.
+ */
+struct rte_mbuf;
+struct rte_mbuf *ring_pair_linear(struct rte_mbuf *m, struct rte_mempool *pool);
+
 #endif
