@@ -1,9 +1,11 @@
 /* fuzz_ctl_proto.c - libFuzzer harness: any bytes as control socket request lines; words must
- * round-trip through quoting, JSON output must stay printable ASCII, list values never crash. */
+ * round-trip through quoting, JSON output must stay printable ASCII, list values, limits set
+ * rules and session ids never crash. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg.h"
 #include "ctlsock/ctl_lists.h"
 #include "ctlsock/ctl_proto.h"
 #include "util/sl_status.h"
@@ -62,6 +64,19 @@ static void check_line(const char *line, size_t len)
 		for (unsigned i = 0; i < r.argc; i++)
 			if (strcmp(r.argv[i], r2.argv[i]) != 0 || !r2.quoted[i])
 				abort();
+	}
+	/* the words of limits set (cfg_limit_parse) and sessions (ids, counts) */
+	{
+		struct cfg_limit lim;
+		uint64_t v;
+		if (cfg_limit_parse((const char *const *)r.argv, r.quoted, r.argc, &lim, err, sizeof(err)) == SL_OK &&
+		    (lim.count == 0 || (lim.kind != CFG_LIMIT_CONCURRENCY && lim.period_ms == 0) ||
+		     lim.code < 400 || lim.code > 499 || memchr(lim.text, '\0', sizeof(lim.text)) == NULL))
+			abort(); /* the file's rules: 4xx only, a count, a period */
+		if (ctl_parse_session_id(r.argv[0], &v) == SL_OK && strlen(r.argv[0]) > 18)
+			abort();
+		if (ctl_parse_u64(r.argv[0], 1, 10000, &v) == SL_OK && (v < 1 || v > 10000))
+			abort();
 	}
 	if (r.argc >= 2) {
 		struct cfg_list_entry e;
