@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "policy/pol.h"
+#include "relay/health_check.h"
 #include "relay/relay_session.h"
 #include "util/sl_ring.h"
 
@@ -22,6 +23,9 @@ enum ctl_msg_type {
 	CTL_MSG_SESSIONS_END,       /* worker -> control: that was all (u.end) */
 	CTL_MSG_SESSION_KILL,       /* control -> worker: close `session` with a 421 */
 	CTL_MSG_SESSION_KILLED,     /* worker -> control: what became of it (u.kill) */
+	/* health checks under transport dpdk; seq is the check's id */
+	CTL_MSG_HEALTH_PROBE,       /* control -> worker: check a backend on your stack (u.probe) */
+	CTL_MSG_HEALTH_RESULT,      /* worker -> control: how that check ended (u.result) */
 };
 
 /* The end of a worker's answer to CTL_MSG_SESSIONS_LIST. */
@@ -42,6 +46,20 @@ struct ctl_session_kill {
 	struct relay_session_info  rec;    /**< the session before the kill (found only) */
 };
 
+/* A health check for a worker to run: the backend by slot and address. */
+struct ctl_health_probe {
+	uint16_t       idx;            /**< backend slot */
+	uint8_t        proxy;          /**< enum cfg_proxy: PROXY header first */
+	uint32_t       timeout_ms;
+	struct sl_addr addr;
+};
+
+struct ctl_health_result {
+	uint16_t idx;
+	uint8_t  result;               /**< enum health_result */
+	char     why[HEALTH_WHY_MAX];  /**< "greeting 554", for the log */
+};
+
 struct ctl_msg {
 	uint16_t type;              /**< enum ctl_msg_type */
 	uint16_t worker;
@@ -54,6 +72,8 @@ struct ctl_msg {
 		struct relay_session_info rec;
 		struct ctl_sessions_end end;
 		struct ctl_session_kill kill;
+		struct ctl_health_probe probe;
+		struct ctl_health_result result;
 	} u;
 };
 

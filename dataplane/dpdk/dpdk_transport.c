@@ -15,6 +15,7 @@
 #include "control.h"
 #include "control_msg.h"
 #include "dpdk/dpdk-t.h"
+#include "dpdk/dpdk_health.h"
 #include "dpdk/dpdk_lcore.h"
 #include "dpdk/dpdk_steer.h"
 #include "dpdk/dpdk_transport.h"
@@ -135,6 +136,7 @@ struct dpdk_tp {
 	uint32_t             next_port;     /**< the last source port handed out */
 	bool                 zero_copy;     /**< op_forward by reference (SL_DPDK_COPY=1 turns it off) */
 	uint8_t              tx_segs[DPDK_TP_PORTS]; /**< per lcore port: mbufs a TCP frame may chain (0: copy) */
+	struct dpdk_health  *health;        /**< backend checks asked for by the control (dpdk_health.c) */
 	struct dpdk_tp_wstats stats;
 };
 
@@ -799,6 +801,30 @@ static int op_connect(void *conn, const struct sl_addr *dst)
 	return SL_OK;
 }
 
+/* dpdk_health.h: a health check's connection, steered as a backend leg's. */
+struct tcp_conn *dpdk_tp_open(struct dpdk_tp *tp, const struct sl_addr *dst, const struct tcp_conn_cbs *cbs,
+			      void *user, bool *no_route)
+{
+	struct dpdk_lcore_port *lp;
+	struct tcp_conn *tc = NULL;
+	uint32_t d, src;
+
+	*no_route = false;
+	if (dst->family != SL_AF_INET)
+		return NULL;
+	memcpy(&d, dst->ip, 4);
+	lp = port_for_dst(tp, d);
+	if (lp == NULL) {
+		*no_route = true;
+		return NULL;
+	}
+	src = lp->port->ifp.ip4;
+	for (int i = 0; i < DPDK_CONNECT_TRIES && tc == NULL; i++)
+		tc = tcp_connect(tp->st, SL_AF_INET, (const uint8_t *)&src,
+				 next_source_port(tp, lp, src, d, dst->port), dst->ip, dst->port, cbs, user);
+	return tc;
+}
+
 static void op_close(void *conn, enum sl_leg leg, bool abort)
 {
 	struct dpdk_conn *c = conn;
@@ -1122,6 +1148,9 @@ static void handle_msg(struct dpdk_tp *tp, const struct ctl_msg *m)
 		relay_session_verdict(c->session, m->seq, &m->u.verdict);
 		kick(c);
 		break;
+	case CTL_MSG_HEALTH_PROBE:
+		dpdk_health_probe(tp->health, m);
+		break;
 	default:
 		if (control_worker_msg(tp->ctl, &tp->rw, m, &tp->generation))
 			break;
@@ -1236,6 +1265,7 @@ static void tp_free(struct dpdk_tp *tp)
 	if (tp == NULL)
 		return;
 	if (tp->st != NULL) {
+		dpdk_health_free(tp->health);
 		abort_all(tp);
 		/* whatever the sessions still asked for: their legs are gone */
 		while (tp->again != NULL) {
@@ -1267,7 +1297,7 @@ static void tp_free(struct dpdk_tp *tp)
  */
 static uint32_t tcb_count(uint64_t nslots)
 {
-	uint64_t n = 2 * nslots + 64;
+	uint64_t n = 2 * nslots + 64 + DPDK_HEALTH_TCBS;
 
 	return (uint32_t)(n < DPDK_TCP_CONNS_MIN ? DPDK_TCP_CONNS_MIN : n);
 }
@@ -1378,6 +1408,14 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 			goto fail;
 		}
 		tp->rw.lists = control_lists(ctl);
+		tp->health = dpdk_health_new(&(struct dpdk_health_env){
+			.tp = tp, .wheel = &tp->wheel, .now_ms = &tp->rw.now_ms,
+			.to_control = tp->port->to_control, .wake_control = &tp->wake_control,
+			.worker = (uint16_t)tp->idx });
+		if (tp->health == NULL) {
+			set_err(err, errlen, "dpdk worker %u: no memory for health checks", lc->idx);
+			goto fail;
+		}
 	}
 	for (unsigned i = 0; i < c->nlisten; i++) {
 		uint16_t port = c->listen[i].port;

@@ -401,6 +401,108 @@ static void test_check_proxy_preface(void)
 	CU_ASSERT(health_check_wants_quit(&hc));
 }
 
+/* ---- the posted runner (transport dpdk): requests out, results back by id */
+
+static struct health_probe_req posted[16];
+static int nposted;
+static bool post_refuses;
+
+static bool fake_post(void *arg, const struct health_probe_req *r)
+{
+	(void)arg;
+	if (post_refuses)
+		return false;
+	if (nposted < (int)SL_ARRAY_SIZE(posted))
+		posted[nposted++] = *r;
+	return true;
+}
+
+/* Turn the loop until n requests were posted, or 2 s pass. */
+static bool run_until_posted(int n)
+{
+	uint64_t deadline = sl_clock_ms() + 2000;
+
+	while (nposted < n && sl_clock_ms() < deadline)
+		sl_evloop_run_once(loop, 5);
+	return nposted >= n;
+}
+
+static void test_posted_results(void)
+{
+	setup(2525, 10000, 100);
+	nposted = 0;
+	post_refuses = false;
+	struct health_checker *h = health_checker_new_posted(loop, &pool, conf, fake_post, NULL);
+	CU_ASSERT_FATAL(h != NULL);
+	CU_ASSERT_FATAL(run_until_posted(1));
+	/* the request carries values: slot, address, timeout, a non-zero id */
+	CU_ASSERT_EQUAL(posted[0].idx, 0);
+	CU_ASSERT_EQUAL(posted[0].addr.port, 2525);
+	CU_ASSERT(sl_addr_equal(&posted[0].addr, &conf->backends[0].addr));
+	CU_ASSERT_EQUAL(posted[0].timeout_ms, 100);
+	CU_ASSERT_EQUAL(posted[0].proxy, CFG_PROXY_OFF);
+	CU_ASSERT(posted[0].id != 0);
+	/* a wrong id is somebody else's (an older check): dropped */
+	health_checker_result(h, 0, posted[0].id + 1, HEALTH_FAIL, "stale");
+	CU_ASSERT_EQUAL(atomic_load(&pool.slots[0].health_bad), 0);
+	/* the right one counts, once */
+	health_checker_result(h, 0, posted[0].id, HEALTH_FAIL, "connect refused");
+	health_checker_result(h, 0, posted[0].id, HEALTH_FAIL, "connect refused");
+	CU_ASSERT_EQUAL(atomic_load(&pool.slots[0].health_bad), 1);
+	CU_ASSERT(!atomic_load(&pool.slots[0].up));
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "is down: 1 health check failed (last: connect refused)"));
+	/* no result for a slot out of range, nor after free */
+	health_checker_result(h, CFG_BACKEND_MAX, posted[0].id, HEALTH_PASS, "x");
+	health_checker_free(h);
+	teardown();
+}
+
+static void test_posted_no_answer_and_skip(void)
+{
+	setup(2525, 10000, 100);
+	nposted = 0;
+	post_refuses = false;
+	struct health_checker *h = health_checker_new_posted(loop, &pool, conf, fake_post, NULL);
+	uint64_t t0 = sl_clock_ms();
+	CU_ASSERT_FATAL(run_until_posted(1));
+	/* nobody answers: failed by the schedule after timeout + slack */
+	CU_ASSERT(run_until_results(0, 1));
+	uint64_t took = sl_clock_ms() - t0;
+	CU_ASSERT(took >= 100 + HEALTH_POSTED_SLACK_MS - 20 && took < 100 + HEALTH_POSTED_SLACK_MS + 1500);
+	CU_ASSERT_EQUAL(atomic_load(&pool.slots[0].health_bad), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logbuf, "(last: no answer from the checking worker)"));
+	/* the late answer finds nobody waiting */
+	health_checker_result(h, 0, posted[0].id, HEALTH_PASS, "greeting 220");
+	CU_ASSERT_EQUAL(atomic_load(&pool.slots[0].health_ok), 0);
+	health_checker_free(h);
+
+	/* a skipped check (no TCB on the worker) is not counted either way */
+	nposted = 0;
+	h = health_checker_new_posted(loop, &pool, conf, fake_post, NULL);
+	CU_ASSERT_FATAL(run_until_posted(1));
+	health_checker_result(h, 0, posted[0].id, HEALTH_SKIP, "no free TCB");
+	CU_ASSERT_EQUAL(atomic_load(&pool.slots[0].health_bad), 1);
+	CU_ASSERT_EQUAL(atomic_load(&pool.slots[0].health_ok), 0);
+	health_checker_free(h);
+
+	/* a post that fails is a skip too, and the next round posts again */
+	conf->relay.health_interval_ms = 50;
+	post_refuses = true;
+	nposted = 0;
+	h = health_checker_new_posted(loop, &pool, conf, fake_post, NULL);
+	run_a_bit(120);
+	CU_ASSERT_EQUAL(nposted, 0);
+	CU_ASSERT_EQUAL(atomic_load(&pool.slots[0].health_bad), 1);
+	post_refuses = false;
+	CU_ASSERT(run_until_posted(1));
+	/* answered: up again (rise 1), its counters reset */
+	health_checker_result(h, 0, posted[0].id, HEALTH_PASS, "greeting 220");
+	CU_ASSERT(atomic_load(&pool.slots[0].up));
+	CU_ASSERT_EQUAL(atomic_load(&pool.slots[0].health_bad), 0);
+	health_checker_free(h);
+	teardown();
+}
+
 void register_tests(void)
 {
 	static const struct test_case check_cases[] = {
@@ -415,6 +517,8 @@ void register_tests(void)
 		{ "silent server times out", test_silent_server },
 		{ "closed port", test_closed_port },
 		{ "interval, apply, free", test_interval_and_free },
+		{ "posted: request values, results by id", test_posted_results },
+		{ "posted: no answer, skip, refused post", test_posted_no_answer_and_skip },
 		{ NULL, NULL },
 	};
 	test_suite("health_check", check_cases);

@@ -1,0 +1,261 @@
+#!/bin/bash
+# test_dpdk_health.sh - under `transport dpdk` the workers check the backends on their own TCP stack: a killed backend is marked down within the interval, sessions go to the other, a restarted one comes back up.
+#
+# Topology (198.18.0.0/15 only, inside namespaces this test creates), test_dpdk_smtp.sh's:
+#   netns sl-dh-cPID: veth shcPID 198.18.0.2/24 (swaks), 198.18.0.3/24 and 198.18.0.4/24
+#        (capture_backend.py :2525 each: backends b1 and b2)
+#        <->  netns sl-dh-gPID: veth shgPID, no address: sluice's DPDK port 0 (net_af_packet), 198.18.0.1/24.
+# The gateway namespace has no route anywhere: a check made with a kernel socket
+# there could never pass, so every "up" below is a check through our stack.
+# health_check interval 1s timeout 1s rise 1 fall 1: down or up within about 2 s.
+# First one worker lcore, then two (af_packet qpairs=2, checks alternate between
+# the workers: each one's source-port steering must bring the replies home).
+# Everything is removed in the EXIT trap, whatever happens. Exit 0 PASS, 1 FAIL, 77 SKIP.
+source "$(dirname "$0")/lib.sh"
+need_sluice
+need_cmd swaks ethtool
+
+NS_C=sl-dh-c$$
+NS_G=sl-dh-g$$
+IF_C=shc$$
+IF_G=shg$$
+GW=198.18.0.1
+BK1=198.18.0.3
+BK2=198.18.0.4
+BK_PORT=2525
+SL_PID=
+declare -A CAP=()   # backend name -> PID of its capture_backend.py
+declare -A RUNS=()  # backend name -> how many times it was started
+SLCTL=${SLCTL:-$(dirname "$SLUICE")/../control/sluicectl}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP $TEST_NAME: needs root (namespaces, af_packet)"
+	exit 77
+fi
+if [ ! -x "$SLCTL" ]; then
+	echo "SKIP $TEST_NAME: sluicectl is not built"
+	exit 77
+fi
+
+ns_cleanup() {
+	local p
+	[ -n "$SL_PID" ] && _kill_pid "$SL_PID"
+	for p in "${CAP[@]}"; do _kill_pid "$p"; done
+	ip netns del "$NS_C" 2>/dev/null
+	ip netns del "$NS_G" 2>/dev/null
+	ip link del "$IF_C" 2>/dev/null
+	ip link del "$IF_G" 2>/dev/null
+	return 0
+}
+trap '_rc=$?; ns_cleanup; (exit $_rc); _cleanup' EXIT
+
+set -e
+ip netns add "$NS_C"
+ip netns add "$NS_G"
+ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_G" netns "$NS_G"
+for ns in "$NS_C" "$NS_G"; do
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	ip -n "$ns" link set lo up
+done
+ip -n "$NS_C" addr add 198.18.0.2/24 dev "$IF_C"
+ip -n "$NS_C" addr add "$BK1/24" dev "$IF_C"
+ip -n "$NS_C" addr add "$BK2/24" dev "$IF_C"
+ip netns exec "$NS_C" ethtool -K "$IF_C" tx off tso off gso off >/dev/null 2>&1
+ip netns exec "$NS_G" ethtool -K "$IF_G" gro off >/dev/null 2>&1 || true
+ip -n "$NS_C" link set "$IF_C" up
+ip -n "$NS_G" link set "$IF_G" up
+set +e
+
+# cap_start NAME ADDR - a capture backend in the client namespace; its files in
+# $T/NAME-RUN, a new directory each start (a restarted one numbers from 1 again)
+cap_start() {
+	local name=$1 addr=$2 d
+	RUNS[$name]=$((${RUNS[$name]:-0} + 1))
+	d="$T/$name-${RUNS[$name]}"
+	mkdir -p "$d"
+	ip netns exec "$NS_C" "$PY" "$IT_DIR/capture_backend.py" --host "$addr" --port "$BK_PORT" \
+		--dir "$d" >>"$T/$name.log" 2>&1 &
+	CAP[$name]=$!
+	track_pid "${CAP[$name]}"
+	wait_for 15 cap_listens "$addr" || { log "capture backend $name did not listen on $addr:$BK_PORT"; return 1; }
+}
+cap_listens() { ip netns exec "$NS_C" ss -Htln "sport = :$BK_PORT" 2>/dev/null | grep -qF "$1:$BK_PORT"; }
+cap_stop() { # NAME: kill -9, a crash; the kernel then refuses the checks' SYNs
+	kill -KILL "${CAP[$1]}" 2>/dev/null
+	wait "${CAP[$1]}" 2>/dev/null
+	unset "CAP[$1]"
+}
+# msgs NAME - messages NAME received, over all its runs
+msgs() { find "$T" -mindepth 2 -maxdepth 2 -path "$T/$1-*/msg-*.eml" -type f | wc -l; }
+# health_conns NAME - connections to NAME that were health checks: nothing but QUIT
+health_conns() {
+	local f n=0
+	for f in "$T/$1"-*/conn-*.raw; do
+		[ -f "$f" ] && [ "$(tr -d '\r\n' <"$f")" = QUIT ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# backend_up SOCK NAME - prints true/false from `sluicectl backends list`
+backend_up() {
+	timeout 5 "$SLCTL" -s "$1" --json backends list 2>/dev/null | "$PY" -c '
+import json, sys
+for b in json.load(sys.stdin).get("backends", []):
+    if b["name"] == sys.argv[1]:
+        print("true" if b["up"] else "false")' "$2"
+}
+is_state() { [ "$(backend_up "$1" "$2")" = "$3" ]; }   # SOCK NAME true|false
+
+dsw() {
+	local out=$1
+	shift
+	ip netns exec "$NS_C" timeout 60 swaks --server "$GW:25" --helo client.test.example \
+		--from a@b.example --to user@example.net --timeout 30 --suppress-data "$@" >"$out" 2>&1
+}
+
+greets() {
+	kill -0 "$SL_PID" 2>/dev/null || return 2
+	ip netns exec "$NS_C" timeout 3 "$PY" - "$GW" <<'PY' >/dev/null 2>&1
+import socket, sys
+s = socket.create_connection((sys.argv[1], 25), timeout=2)
+sys.exit(0 if s.recv(512).startswith(b"220") else 1)
+PY
+}
+wait_greet() {
+	for _ in $(seq 30); do
+		greets
+		case $? in
+		0) return 0 ;;
+		2) return 1 ;;
+		esac
+		sleep 1
+	done
+	return 1
+}
+
+cap_start b1 "$BK1" && cap_start b2 "$BK2" || { bad start "capture backends did not start" "$T/b1.log" "$T/b2.log"; finish; }
+
+cat >"$T/sluice.conf" <<EOF
+hostname      mx.test.example
+listen        $GW:25
+transport     dpdk
+dpdk {
+	eal   "-l 0-1 --no-huge -m 512 --no-pci --no-shconf --no-telemetry --file-prefix=sl_health_$$ --vdev=net_af_packet0,iface=$IF_G,qdisc_bypass=1"
+	port  0 address $GW/24
+	mbufs 16383
+}
+max_sessions  20
+relay_domains example.net
+greet_pause   0s
+shutdown_grace 3s
+control       $T/control.sock mode 0600
+health_check  interval 1s timeout 1s rise 1 fall 1
+backend_connect_timeout 3s
+backend_reply_timeout 10s
+backend_data_timeout 20s
+backend       b1 $BK1:$BK_PORT xclient off
+backend       b2 $BK2:$BK_PORT xclient off
+EOF
+if ! timeout 10 "$SLUICE" -t -c "$T/sluice.conf" >"$T/sluice-t.out" 2>&1; then
+	bad config "sluice -t rejected the config" "$T/sluice-t.out"
+	finish
+fi
+
+# run_phase TAG CONF LOG SOCK - the whole story on one sluice
+run_phase() {
+	local tag=$1 conf=$2 slog=$3 sock=$4 t0 took i n1 n2 h1 h2
+	ip netns exec "$NS_G" "$SLUICE" -c "$conf" 2>"$slog" &
+	SL_PID=$!
+	track_pid "$SL_PID"
+	if ! wait_greet; then
+		bad "$tag-start" "sluice did not greet on $GW:25" "$slog"
+		_kill_pid "$SL_PID"
+		SL_PID=
+		return 1
+	fi
+	ok "$tag-start"
+
+	# checks run on the workers: connections to both backends carrying only QUIT
+	h1=$(health_conns b1) h2=$(health_conns b2)
+	if wait_for 10 eval '[ $(health_conns b1) -ge $((h1 + 2)) ] && [ $(health_conns b2) -ge $((h2 + 2)) ]' &&
+		is_state "$sock" b1 true && is_state "$sock" b2 true &&
+		! grep -q 'not run with transport dpdk' "$slog"; then
+		ok "$tag-checks-run"
+	else
+		bad "$tag-checks-run" "health-check connections b1 $(health_conns b1) (was $h1), b2 $(health_conns b2) (was $h2); up: b1 $(backend_up "$sock" b1) b2 $(backend_up "$sock" b2)" "$slog"
+	fi
+	# steady: passes every second, never a flap (with two workers the checks
+	# alternate: a worker whose replies went astray would fail every other one)
+	sleep 4
+	if ! grep -q 'is down' "$slog" && is_state "$sock" b1 true && is_state "$sock" b2 true; then
+		ok "$tag-steady-up"
+	else
+		bad "$tag-steady-up" "a backend went down while both answer" "$slog"
+	fi
+
+	# b1 crashes: down within interval + timeout (2 s; 5 s allowed for a busy machine)
+	cap_stop b1
+	t0=$(date +%s%N)
+	if wait_for 8 is_state "$sock" b1 false; then
+		took=$((($(date +%s%N) - t0) / 1000000))
+		log "$tag: b1 down after $took ms"
+		# refused, most likely; reset or closed when the kill caught a check in flight
+		if [ "$took" -le 5000 ] && grep -Eq "backend b1 $BK1:$BK_PORT is down: 1 health check failed \(last: (connect refused|reset by the backend|closed before the greeting)\)" "$slog"; then
+			ok "$tag-down"
+		else
+			bad "$tag-down" "down after $took ms; log: $(grep -m1 'b1.*is down' "$slog")" "$slog"
+		fi
+	else
+		bad "$tag-down" "b1 still up 8 s after it was killed" "$slog"
+	fi
+	# every session now goes to b2, and each is delivered
+	n2=$(msgs b2)
+	for i in $(seq 6); do dsw "$T/sw.$tag.down$i"; done
+	if wait_for 10 eval '[ $(msgs b2) -ge $((n2 + 6)) ]' && [ "$(msgs b2)" -eq $((n2 + 6)) ]; then
+		ok "$tag-sessions-to-b2"
+	else
+		bad "$tag-sessions-to-b2" "b2 has $(( $(msgs b2) - n2 )) of 6 messages" "$T/sw.$tag.down6" "$slog"
+	fi
+
+	# b1 back: up again within about 2 s, and it takes sessions again
+	cap_start b1 "$BK1" || bad "$tag-restart" "b1 did not restart" "$T/b1.log"
+	t0=$(date +%s%N)
+	if wait_for 8 is_state "$sock" b1 true; then
+		took=$((($(date +%s%N) - t0) / 1000000))
+		log "$tag: b1 up after $took ms"
+		if [ "$took" -le 5000 ] && grep -q "backend b1 $BK1:$BK_PORT is up: 1 health check passed" "$slog"; then
+			ok "$tag-up-again"
+		else
+			bad "$tag-up-again" "up after $took ms" "$slog"
+		fi
+	else
+		bad "$tag-up-again" "b1 still down 8 s after it came back" "$slog"
+	fi
+	n1=$(msgs b1) n2=$(msgs b2)
+	for i in $(seq 6); do dsw "$T/sw.$tag.up$i"; done
+	wait_for 10 eval '[ $(( $(msgs b1) + $(msgs b2) )) -ge $((n1 + n2 + 6)) ]'
+	if [ "$(msgs b1)" -gt "$n1" ] && [ $(( $(msgs b1) + $(msgs b2) )) -eq $((n1 + n2 + 6)) ]; then
+		ok "$tag-sessions-to-b1-again"
+	else
+		bad "$tag-sessions-to-b1-again" "of 6 sessions b1 got $(( $(msgs b1) - n1 )), b2 $(( $(msgs b2) - n2 ))" "$slog"
+	fi
+
+	kill -TERM "$SL_PID"
+	if wait_exit "$SL_PID" 15 && [ "$WAIT_RC" -eq 0 ]; then
+		ok "$tag-sigterm"
+		SL_PID=
+	else
+		bad "$tag-sigterm" "exit status $WAIT_RC" "$slog"
+		_kill_pid "$SL_PID"
+		SL_PID=
+	fi
+}
+
+run_phase one-worker "$T/sluice.conf" "$T/sluice.log" "$T/control.sock"
+
+# Two workers on two queues (three lcores on two CPUs: control on 0, both workers on 1).
+sed -e "s/-l 0-1 /--lcores=0@0,1@1,2@1 /" -e "s/sl_health_$$/sl_health2_$$/" \
+	-e "s/qdisc_bypass=1\"/qdisc_bypass=1,qpairs=2\"/" -e "s#control.sock#control2.sock#" \
+	"$T/sluice.conf" >"$T/sluice2.conf"
+run_phase two-workers "$T/sluice2.conf" "$T/sluice2.log" "$T/control2.sock"
+finish
