@@ -202,6 +202,8 @@ as 65000 65000 --clear-groups "$CTL" -s "$SOCK" status >/dev/null 2>&1 &&
 	bad peer-allow-reloaded "uid 65000 still allowed after the reload" || ok peer-allow-reloaded
 
 # ---- sessions list / kill: two clients held open in a transaction
+# hold.py PORT HELO OUT [data] - MAIL (and with data, RCPT, DATA and a whole
+# message), then OUT.ready; what comes next, to EOF, goes to OUT
 cat >"$T/hold.py" <<'PYEOF'
 import socket, sys, time
 port, name, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -216,6 +218,10 @@ def reply():
 reply()
 s.sendall(b"EHLO " + name.encode() + b"\r\n"); reply()
 s.sendall(b"MAIL FROM:<held@b.example>\r\n"); reply()
+if len(sys.argv) > 4 and sys.argv[4] == "data":   # up to the end of a message
+    for cmd in (b"RCPT TO:<user@example.net>", b"DATA"):
+        s.sendall(cmd + b"\r\n"); reply()
+    s.sendall(b"Subject: slow\r\n\r\nbody\r\n.\r\n")
 open(out + ".ready", "w").write(str(s.getsockname()[1]))
 rest = b""
 try:
@@ -242,15 +248,20 @@ ctl --json sessions list max 1 >"$T/sess1.json" 2>&1 &&
 	json sessions-max "$T/sess1.json" "r['count'] == 1 and r['total'] >= 2 and r['truncated'] and r['max'] == 1"
 ctl sessions list max 1 >"$T/sess1.out" 2>&1 && grep -q '^(truncated' "$T/sess1.out" && ok sessions-max-human ||
 	bad sessions-max-human "no truncation line" "$T/sess1.out"
-# bad requests: exit 1 and a message
-for args in "list max 0|bad max '0'" "list max 10001|bad max '10001'" "list max|usage: sessions" "kill|usage: sessions" \
-	"kill zz|bad session id 'zz'" "kill 0x|bad session id '0x'" "frob|usage: sessions" "list now|usage: sessions"; do
-	a=${args%%|*}; want=${args#*|}
-	# shellcheck disable=SC2086
-	if ctl sessions $a >"$T/sess-bad.out" 2>&1; then bad "sessions-bad-args" "exit 0 for: sessions $a"
-	elif ! grep -qF "$want" "$T/sess-bad.out"; then bad "sessions-bad-args" "sessions $a: want '$want'" "$T/sess-bad.out"
-	else ok "sessions-bad-args:${a// /-}"; fi
-done
+# bad_args CMD "ARGS|MESSAGE"... - each `sluicectl CMD ARGS` exits 1 and says MESSAGE
+bad_args() {
+	local cmd=$1 args a want
+	shift
+	for args in "$@"; do
+		a=${args%%|*}; want=${args#*|}
+		# shellcheck disable=SC2086
+		if ctl $cmd $a >"$T/bad-args.out" 2>&1; then bad "$cmd-bad-args" "exit 0 for: $cmd $a"
+		elif ! grep -qF "$want" "$T/bad-args.out"; then bad "$cmd-bad-args" "$cmd $a: want '$want'" "$T/bad-args.out"
+		else ok "$cmd-bad-args:${a// /-}"; fi
+	done
+}
+bad_args sessions "list max 0|bad max '0'" "list max 10001|bad max '10001'" "list max|usage: sessions" "kill|usage: sessions" \
+	"kill zz|bad session id 'zz'" "kill 0x|bad session id '0x'" "frob|usage: sessions" "list now|usage: sessions"
 ctl sessions kill 7fffffffffff0001 >"$T/kill-none.out" 2>&1 && bad sessions-kill-unknown "exit 0" ||
 	{ grep -q 'no session 7fffffffffff0001' "$T/kill-none.out" && ok sessions-kill-unknown || bad sessions-kill-unknown "message" "$T/kill-none.out"; }
 # the reply waits for the workers, yet requests pipelined behind it keep their order
@@ -318,32 +329,6 @@ while True:
     c, _ = s.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 PYEOF
-cat >"$T/dot.py" <<'PYEOF'
-import socket, sys
-port, out = int(sys.argv[1]), sys.argv[2]
-s = socket.create_connection(("127.0.0.1", port), 10); s.settimeout(30)
-f = s.makefile("rb")
-def reply():
-    while True:
-        l = f.readline()
-        if not l or l[3:4] != b"-":
-            return l
-reply()
-for cmd in (b"EHLO dot.example", b"MAIL FROM:<dot@b.example>", b"RCPT TO:<user@example.net>", b"DATA"):
-    s.sendall(cmd + b"\r\n"); reply()
-s.sendall(b"Subject: slow\r\n\r\nbody\r\n.\r\n")
-open(out + ".ready", "w").write(str(s.getsockname()[1]))
-rest = b""
-try:
-    while True:
-        b = s.recv(4096)
-        if not b:
-            break
-        rest += b
-except OSError as e:
-    rest += ("\nERROR %s" % e).encode()
-open(out, "wb").write(rest)
-PYEOF
 SLOW=$(free_port)
 "$PY" "$T/slow.py" "$SLOW" "$T/slow.msgs" >"$T/slow.log" 2>&1 & track_pid $!
 wait_listen "$SLOW" 10 || bad sessions-kill-after-message "slow backend did not start" "$T/slow.log"
@@ -351,7 +336,7 @@ cp "$T/sluice.conf" "$T/sluice.conf.noslow"
 echo "backend slow 127.0.0.1:$SLOW xclient off" >>"$T/sluice.conf"
 ctl reload >/dev/null 2>&1 && sleep 1.5 && ctl backends drain cap >/dev/null 2>&1 ||
 	bad sessions-kill-after-message "reload/drain failed" "$T/sluice.log"
-"$PY" "$T/dot.py" "$SL_PORT" "$T/dot.out" & dp=$!; track_pid $dp
+"$PY" "$T/hold.py" "$SL_PORT" dot.example "$T/dot.out" data & dp=$!; track_pid $dp
 if wait_for 10 test -s "$T/dot.out.ready"; then
 	dport=$(cat "$T/dot.out.ready")
 	ctl --json sessions >"$T/dot-list.json" 2>&1
@@ -398,17 +383,10 @@ ctl --json limits list >"$T/llist2.json" 2>&1 &&
 grep -q 'reload: 2 runtime limits laid over' "$T/sluice.log" && ok limits-reload-logged || bad limits-reload-logged "no log line" "$T/sluice.log"
 if sw "$T/sw.l3" -li 127.0.0.88; then bad limits-enforced-after-reload "accepted" "$T/sw.l3"
 else ok limits-enforced-after-reload; fi
-# bad requests
-for args in "set msg_rate rcpt 10/hour|key 'rcpt' is not allowed for 'msg_rate'" "set msg_rate ip 0/hour|bad value '0/hour'" \
+bad_args limits "set msg_rate rcpt 10/hour|key 'rcpt' is not allowed for 'msg_rate'" "set msg_rate ip 0/hour|bad value '0/hour'" \
 	"set|usage: limits set" "set msg_rate ip 10/hour fail maybe|expected open or closed" \
 	"set msg_rate ip 10/hour reply 550 5.7.1 go|4xx code" "del conn_rate ip|no runtime rule conn_rate ip" \
-	"del msg_rate ip 10/minute|no runtime rule msg_rate ip 10/minute" "frob|usage: limits list" "list x|usage: limits list"; do
-	a=${args%%|*}; want=${args#*|}
-	# shellcheck disable=SC2086
-	if ctl limits $a >"$T/lbad.out" 2>&1; then bad limits-bad-args "exit 0 for: limits $a"
-	elif ! grep -qF "$want" "$T/lbad.out"; then bad limits-bad-args "limits $a: want '$want'" "$T/lbad.out"
-	else ok "limits-bad-args:${a// /-}"; fi
-done
+	"del msg_rate ip 10/minute|no runtime rule msg_rate ip 10/minute" "frob|usage: limits list" "list x|usage: limits list"
 ctl limits del rcpt_rate ip >"$T/ldel.out" 2>&1 && grep -q '^deleted limit rcpt_rate ip' "$T/ldel.out" && ok limits-del ||
 	bad limits-del "del failed" "$T/ldel.out"
 ctl --json limits del msg_rate ip hour >"$T/ldel2.json" 2>&1 && json limits-del-period "$T/ldel2.json" "r['result'] == 'deleted'"
