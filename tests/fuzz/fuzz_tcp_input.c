@@ -132,6 +132,7 @@ struct app {
 	uint32_t tx;             /* bytes queued by tcp_send so far */
 	uint8_t mode;            /* 0 all, 1 none, 2 half, 3 at most 7 bytes */
 	uint8_t echo;            /* answer every data callback with this many bytes */
+	bool byref;              /* tcp_send_ref instead of tcp_send */
 	bool close_on_eof;
 };
 
@@ -374,17 +375,30 @@ static void st_output(void *ctx, const struct tcp_seg_out *s)
 	H.outputs++;
 	CHECK(t->family == SL_AF_INET);
 	CHECK(s->optlen % 4 == 0 && s->optlen <= TCP_OPT_MAX);
-	CHECK(s->len == s->dlen[0] + s->dlen[1]);
+	{
+		uint32_t sum = 0;
+
+		CHECK(s->npieces <= TCP_SEG_PIECES);
+		for (unsigned k = 0; k < s->npieces; k++) {
+			const struct rxbuf *ob = s->owner[k];
+
+			CHECK(s->dlen[k] > 0 && s->data[k] != NULL);
+			/* a piece by reference lies inside its owner, which the stack still holds */
+			if (ob != NULL)
+				CHECK(ob->refs > 0 && s->data[k] >= ob->data && s->data[k] + s->dlen[k] <= ob->data + ob->len);
+			sum += s->dlen[k];
+		}
+		CHECK(s->len == sum);
+	}
 	CHECK(s->len == 0 || !(s->flags & (TCP_SYN | TCP_RST)));
 	CHECK(NET_IPV4_HLEN + l4 <= MTU);
 	if (s->len > 0) {
 		/* payload only from a connection, and what the application queued */
 		CHECK(c != NULL);
 		CHECK(s->len <= c->mss);
-		for (uint32_t i = 0; i < s->len; i++) {
-			uint8_t b = i < s->dlen[0] ? s->data[0][i] : s->data[1][i - s->dlen[0]];
-			CHECK(b == out_pat(s->seq + i - (c->iss + 1)));
-		}
+		for (uint32_t k = 0, off = 0; k < s->npieces; off += s->dlen[k], k++)
+			for (uint32_t i = 0; i < s->dlen[k]; i++)
+				CHECK(s->data[k][i] == out_pat(s->seq + off + i - (c->iss + 1)));
 	}
 	memcpy(&src, t->laddr, 4);
 	memcpy(&dst, t->raddr, 4);
@@ -399,10 +413,8 @@ static void st_output(void *ctx, const struct tcp_seg_out *s)
 	net_ipv4_build(tp->data + l2, src, dst, NET_IPPROTO_TCP, (uint16_t)l4, NET_IPV4_DEFAULT_TTL, true);
 	th = tp->data + l2 + NET_IPV4_HLEN;
 	CHECK(tcp_build_header(s, th) == thl);
-	if (s->dlen[0])
-		memcpy(th + thl, s->data[0], s->dlen[0]);
-	if (s->dlen[1])
-		memcpy(th + thl + s->dlen[0], s->data[1], s->dlen[1]);
+	for (uint32_t k = 0, off = 0; k < s->npieces; off += s->dlen[k], k++)
+		memcpy(th + thl + off, s->data[k], s->dlen[k]);
 	cs = net_csum_finish(net_csum_add(net_csum_pseudo4(src, dst, NET_IPPROTO_TCP, (uint16_t)l4), th, l4));
 	memcpy(th + 16, &cs, 2);
 	tp->len = net_eth_pad(tp->data, total);
@@ -448,16 +460,29 @@ static const struct tcp_stack_ops st_ops = { st_output, st_hold, st_release };
 
 /* ------------------------------------------------------ application side */
 
+/* Queue n bytes of the pattern: copied, or (byref) by reference to a
+ * refcounted buffer the stack holds until they are acknowledged. */
+static void app_send_as(struct app *a, uint32_t n, bool byref)
+{
+	struct rxbuf *b;
+
+	if (n > 4096)
+		n = 4096;
+	b = malloc(sizeof(*b) + (n ? n : 1));
+	CHECK(b != NULL);
+	b->refs = 1;
+	b->len = n;
+	live_rx++;
+	for (uint32_t i = 0; i < n; i++)
+		b->data[i] = out_pat(a->tx + i);
+	if ((byref ? tcp_send_ref(a->c, b->data, n, b) : tcp_send(a->c, b->data, n)) == SL_OK)
+		a->tx += n;
+	st_release(NULL, b);   /* ours; what the stack keeps it holds */
+}
+
 static void app_send(struct app *a, uint32_t n)
 {
-	uint8_t buf[4096];
-
-	if (n > sizeof(buf))
-		n = sizeof(buf);
-	for (uint32_t i = 0; i < n; i++)
-		buf[i] = out_pat(a->tx + i);
-	if (tcp_send(a->c, buf, n) == SL_OK)
-		a->tx += n;
+	app_send_as(a, n, a->byref);
 }
 
 static void cb_established(struct tcp_conn *c, void *user)
@@ -537,6 +562,7 @@ static int on_accept(void *lctx, struct tcp_conn *c)
 	a = app_new();
 	a->c = c;
 	a->tainted = in_raw;
+	a->byref = c->tuple.rport % 2 == 0;   /* the first client sends by reference */
 	a->mode = (uint8_t)(c->tuple.rport % 4 == 1 ? 2 : 0);
 	a->close_on_eof = true;
 	tcp_conn_set_cbs(c, &app_cbs, a);
@@ -1177,7 +1203,7 @@ static void rec_app(struct in *in)
 	case 6: a->echo = (uint8_t)u8(in); break;
 	case 7: a->close_on_eof = !a->close_on_eof; break;
 	case 8: tcp_recv_resume(a->c); break;
-	default: a->mode = 1; break;
+	default: a->byref = !a->byref; app_send(a, 1 + u16(in) % 4096); break;
 	}
 }
 
