@@ -10,7 +10,7 @@
 
 #define CTL_PROTO_VERSION 1
 #define CTL_REQ_MAX       4096  /**< bytes of one request, newline included */
-#define CTL_ARGS_MAX      16    /**< words in one request */
+#define CTL_ARGS_MAX      24    /**< words in one request: a limits set with every option fits */
 
 /* One request split into words; argv points into buf (NUL-terminated). */
 struct ctl_req {

@@ -383,6 +383,11 @@ ctl --json limits list >"$T/llist2.json" 2>&1 &&
 grep -q 'reload: 2 runtime limits laid over' "$T/sluice.log" && ok limits-reload-logged || bad limits-reload-logged "no log line" "$T/sluice.log"
 if sw "$T/sw.l3" -li 127.0.0.88; then bad limits-enforced-after-reload "accepted" "$T/sw.l3"
 else ok limits-enforced-after-reload; fi
+# every option at once (17 words): fits the request's word bound
+ctl --json limits set byte_rate net 50m/hour burst 100m fail closed prefix4 16 prefix6 48 reply 451 4.7.1 "bytes, slow down" >"$T/lset3.json" 2>&1 &&
+	json limits-set-all-options "$T/lset3.json" "r['limit']['prefix4'] == 16 and r['limit']['prefix6'] == 48 and r['limit']['code'] == 451 and r['limit']['text'] == 'bytes, slow down' and r['limit']['burst'] == 100 * 2**20" ||
+	bad limits-set-all-options "set failed" "$T/lset3.json"
+ctl limits del byte_rate net hour prefix4 16 prefix6 48 >/dev/null 2>&1 && ok limits-del-with-prefixes || bad limits-del-with-prefixes "del failed"
 bad_args limits "set msg_rate rcpt 10/hour|key 'rcpt' is not allowed for 'msg_rate'" "set msg_rate ip 0/hour|bad value '0/hour'" \
 	"set|usage: limits set" "set msg_rate ip 10/hour fail maybe|expected open or closed" \
 	"set msg_rate ip 10/hour reply 550 5.7.1 go|4xx code" "del conn_rate ip|no runtime rule conn_rate ip" \

@@ -32,8 +32,9 @@ static const struct split_case split_cases[] = {
 	{ "x a\x01", SL_DECLINED, "control character 0x01 in request" },
 	{ "x \"a\x7f\"", SL_DECLINED, "control character 0x7f in request" },
 	{ "x \r y", SL_DECLINED, "control character 0x0d in request" },
-	{ "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16", SL_OK, "1|2|3|4|5|6|7|8|9|10|11|12|13|14|15|16" },
-	{ "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17", SL_DECLINED, "too many words (max 16)" },
+	{ "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24", SL_OK,
+	  "1|2|3|4|5|6|7|8|9|10|11|12|13|14|15|16|17|18|19|20|21|22|23|24" },
+	{ "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25", SL_DECLINED, "too many words (max 24)" },
 	{ NULL, 0, NULL },
 };
 
