@@ -10,6 +10,8 @@
 # health_check interval 1s timeout 1s rise 1 fall 1: down or up within about 2 s.
 # First one worker lcore, then two (af_packet qpairs=2, checks alternate between
 # the workers: each one's source-port steering must bring the replies home).
+# Last, two PROXY-protocol backends (198.18.0.5 v1, 198.18.0.6 v2) that greet only
+# after a valid header: up means the check sent it, and each header is checked.
 # Everything is removed in the EXIT trap, whatever happens. Exit 0 PASS, 1 FAIL, 77 SKIP.
 source "$(dirname "$0")/lib.sh"
 need_sluice
@@ -22,6 +24,8 @@ IF_G=shg$$
 GW=198.18.0.1
 BK1=198.18.0.3
 BK2=198.18.0.4
+PX1=198.18.0.5
+PX2=198.18.0.6
 BK_PORT=2525
 SL_PID=
 declare -A CAP=()   # backend name -> PID of its capture_backend.py
@@ -60,6 +64,8 @@ done
 ip -n "$NS_C" addr add 198.18.0.2/24 dev "$IF_C"
 ip -n "$NS_C" addr add "$BK1/24" dev "$IF_C"
 ip -n "$NS_C" addr add "$BK2/24" dev "$IF_C"
+ip -n "$NS_C" addr add "$PX1/24" dev "$IF_C"
+ip -n "$NS_C" addr add "$PX2/24" dev "$IF_C"
 ip netns exec "$NS_C" ethtool -K "$IF_C" tx off tso off gso off >/dev/null 2>&1
 ip netns exec "$NS_G" ethtool -K "$IF_G" gro off >/dev/null 2>&1 || true
 ip -n "$NS_C" link set "$IF_C" up
@@ -258,4 +264,88 @@ sed -e "s/-l 0-1 /--lcores=0@0,1@1,2@1 /" -e "s/sl_health_$$/sl_health2_$$/" \
 	-e "s/qdisc_bypass=1\"/qdisc_bypass=1,qpairs=2\"/" -e "s#control.sock#control2.sock#" \
 	"$T/sluice.conf" >"$T/sluice2.conf"
 run_phase two-workers "$T/sluice2.conf" "$T/sluice2.log" "$T/control2.sock"
+
+# ---- PROXY backends: one line per header received, then "quit" when the check said QUIT
+cat >"$T/proxy_backend.py" <<'PY'
+import asyncio, sys
+host, port, log = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+def note(s):
+    with open(log, "a") as f:
+        f.write(s + "\n")
+async def conn(r, w):
+    try:
+        first = await asyncio.wait_for(r.readexactly(5), 5)
+        if first == SIG[:5]:
+            hdr = first + await asyncio.wait_for(r.readexactly(7), 5)
+            if hdr != SIG:
+                raise ValueError("bad v2 signature")
+            vfl = await r.readexactly(4)
+            n = int.from_bytes(vfl[2:4], "big")
+            await r.readexactly(n)
+            note("v2 ver_cmd=%02x fam=%02x len=%d" % (vfl[0], vfl[1], n))
+        elif first == b"PROXY":
+            note("v1 " + (first + await asyncio.wait_for(r.readuntil(b"\r\n"), 5)).decode().strip())
+        else:
+            raise ValueError("no PROXY header: %r" % first)
+        w.write(b"220 proxy-backend.test ESMTP\r\n")
+        await w.drain()
+        cmd = await asyncio.wait_for(r.readline(), 5)
+        if cmd.strip().upper() == b"QUIT":
+            note("quit")
+            w.write(b"221 bye\r\n")
+            await w.drain()
+    except Exception as e:
+        note("error %r" % e)
+    w.close()
+async def main():
+    s = await asyncio.start_server(conn, host, port)
+    async with s:
+        await s.serve_forever()
+asyncio.run(main())
+PY
+for px in p1:$PX1 p2:$PX2; do
+	name=${px%%:*} addr=${px#*:}
+	ip netns exec "$NS_C" "$PY" "$T/proxy_backend.py" "$addr" "$BK_PORT" "$T/$name.hdr" >"$T/$name.log" 2>&1 &
+	CAP[$name]=$!
+	track_pid "${CAP[$name]}"
+	wait_for 15 cap_listens "$addr" || bad proxy-start "PROXY backend $name did not listen" "$T/$name.log"
+done
+sed -e "s/sl_health_$$/sl_health3_$$/" -e "s#control.sock#control3.sock#" -e '/^backend /d' "$T/sluice.conf" >"$T/sluice3.conf"
+echo "backend       p1 $PX1:$BK_PORT xclient off proxy_protocol v1" >>"$T/sluice3.conf"
+echo "backend       p2 $PX2:$BK_PORT xclient off proxy_protocol v2" >>"$T/sluice3.conf"
+ip netns exec "$NS_G" "$SLUICE" -c "$T/sluice3.conf" 2>"$T/sluice3.log" &
+SL_PID=$!
+track_pid "$SL_PID"
+quits() { grep -c '^quit$' "$T/$1.hdr" 2>/dev/null || echo 0; }
+if ! wait_greet; then
+	bad proxy-start "sluice did not greet on $GW:25" "$T/sluice3.log"
+elif wait_for 10 eval '[ $(quits p1) -ge 2 ] && [ $(quits p2) -ge 2 ]' && sleep 2 &&
+	is_state "$T/control3.sock" p1 true && is_state "$T/control3.sock" p2 true &&
+	! grep -q 'is down' "$T/sluice3.log"; then
+	ok proxy-checks-pass
+	# v1 names this very connection, our address to the backend's; v2 is LOCAL (0x20), no addresses
+	if grep -v '^quit$' "$T/p1.hdr" | grep -Evq "^v1 PROXY TCP4 $GW $PX1 [0-9]+ $BK_PORT\$"; then
+		bad proxy-v1-header "$(grep -v '^quit$' "$T/p1.hdr" | sort | uniq -c | head -3)"
+	else
+		ok proxy-v1-header
+	fi
+	if grep -v '^quit$' "$T/p2.hdr" | grep -vqx 'v2 ver_cmd=20 fam=00 len=0'; then
+		bad proxy-v2-header "$(grep -v '^quit$' "$T/p2.hdr" | sort | uniq -c | head -3)"
+	else
+		ok proxy-v2-header
+	fi
+else
+	bad proxy-checks-pass "p1 $(quits p1) / p2 $(quits p2) checks said QUIT; up: p1 $(backend_up "$T/control3.sock" p1) p2 $(backend_up "$T/control3.sock" p2)" \
+		"$T/p1.hdr" "$T/p2.hdr" "$T/sluice3.log"
+fi
+kill -TERM "$SL_PID"
+if wait_exit "$SL_PID" 15 && [ "$WAIT_RC" -eq 0 ]; then
+	ok proxy-sigterm
+	SL_PID=
+else
+	bad proxy-sigterm "exit status $WAIT_RC" "$T/sluice3.log"
+	_kill_pid "$SL_PID"
+	SL_PID=
+fi
 finish
