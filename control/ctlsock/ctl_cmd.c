@@ -107,6 +107,7 @@ static void cmd_status(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r
 	field_u64(b, "limits", cf->nlimits);
 	field_u64(b, "config_list_entries", cf->nlists);
 	field_u64(b, "runtime_list_entries", s->lists.n);
+	field_u64(b, "runtime_limits", s->rlimits.n);
 	field_u64(b, "control_clients", s->nconns);
 	ok_close(b);
 	cfg_unref(cf);

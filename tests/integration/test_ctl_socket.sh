@@ -381,6 +381,7 @@ sleep 0.5
 ctl --json limits list >"$T/llist2.json" 2>&1 &&
 	json limits-survive-reload "$T/llist2.json" "r['runtime'] == 2 and sorted(x['kind'] for x in r['limits'] if x['source'] == 'runtime') == ['msg_rate', 'rcpt_rate']"
 grep -q 'reload: 2 runtime limits laid over' "$T/sluice.log" && ok limits-reload-logged || bad limits-reload-logged "no log line" "$T/sluice.log"
+ctl --json status >"$T/lstatus.json" 2>&1 && json limits-in-status "$T/lstatus.json" "r['runtime_limits'] == 2 and r['limits'] == 2"
 if sw "$T/sw.l3" -li 127.0.0.88; then bad limits-enforced-after-reload "accepted" "$T/sw.l3"
 else ok limits-enforced-after-reload; fi
 # every option at once (17 words): fits the request's word bound
