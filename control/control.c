@@ -321,7 +321,8 @@ static bool health_post(void *arg, const struct health_probe_req *r)
 
 	if (ctl->nworkers == 0)
 		return false;
-	/* in turn: every worker's stack and steering gets checked too */
+	/* in turn: the checks spread over the workers' stacks (one worker for
+	 * every check would leave the others' source-port steering unchecked) */
 	w = ctl->health_rr++ % ctl->nworkers;
 	memset(&m, 0, sizeof(m));
 	m.type = CTL_MSG_HEALTH_PROBE;
