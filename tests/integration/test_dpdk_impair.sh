@@ -182,7 +182,12 @@ def walk(v):
         for x in v:
             walk(x)
 try:
-    walk(json.load(sys.stdin))
+    j = json.load(sys.stdin)
+    t = j.get("totals", {}) if isinstance(j, dict) else {}
+    if isinstance(t.get("retransmits"), (int, float)):
+        tot, found = t["retransmits"], True
+    else:
+        walk(j)
 except Exception:
     pass
 print(int(tot) if found else "")' 2>/dev/null

@@ -149,7 +149,7 @@ SLCTL=${SLCTL:-$(dirname "$SLUICE")/../control/sluicectl}
 stats() { # OUT: sluicectl --json stats into OUT
 	[ -x "$SLCTL" ] && timeout 10 "$SLCTL" -s "$T/control.sock" --json stats >"$1" 2>&1
 }
-# jsum FILE KEY: the sum of every number under KEY anywhere in the JSON ("" if none)
+# jsum FILE KEY: KEY of the totals, else the sum of KEY over the rest of the JSON ("" if none)
 jsum() {
 	"$PY" - "$1" "$2" <<'PY' 2>/dev/null
 import json, sys
@@ -165,7 +165,12 @@ def walk(v):
     elif isinstance(v, list):
         for x in v:
             walk(x)
-walk(json.load(open(sys.argv[1])))
+j = json.load(open(sys.argv[1]))
+t = j.get("totals", {}) if isinstance(j, dict) else {}
+if isinstance(t.get(sys.argv[2]), (int, float)):
+    found, total = True, t[sys.argv[2]]
+else:
+    walk(j)
 print(int(total) if found else "")
 PY
 }
