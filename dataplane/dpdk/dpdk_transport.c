@@ -1291,7 +1291,8 @@ static void tp_free(struct dpdk_tp *tp)
  * bound (cfg.h; every lcore accepts up to it, as each kernel worker does),
  * and a session holds two TCBs, its client and its backend leg. The slots
  * already count the connections still closing after their session ended;
- * the 64 are for 421 refusals in flight past max_sessions. The floor keeps
+ * the 64 are for 421 refusals in flight past max_sessions, and
+ * DPDK_HEALTH_TCBS for the backend health checks. The floor keeps
  * a small config from starving those. Each TCB has its send buffer
  * (tcp_config.snd_buf): memory reserved at start, touched only as used.
  */
