@@ -18,6 +18,7 @@
 
 #define NLISTS     (2 * CFG_LIST_KIND_COUNT)  /* one hash per list and kind */
 #define PURGE_MAX  1000                       /* expired entries dropped per list per resync */
+#define DELETES_KEPT_MS (10 * 60 * 1000)        /* how long Redis remembers a delete (re-seeding) */
 
 static const char *const list_names[2] = { "block", "allow" };
 
@@ -42,7 +43,7 @@ struct redis_lists {
 	redis_lists_changed_fn changed;
 	void    *arg;
 	char    *prefix;
-	char    *hash[NLISTS], *zset[NLISTS];
+	char    *hash[NLISTS], *zset[NLISTS], *dels[NLISTS];
 	char    *epoch_key, *version_key, *channel;
 	uint32_t resync_ms;
 	uint32_t scan_count;
@@ -53,6 +54,7 @@ struct redis_lists {
 	char     new_epoch[40];       /**< ours, should Redis have none */
 	int64_t  offset_ms;           /**< Redis' clock minus our monotonic one */
 	uint64_t last_version;        /**< highest version seen */
+	uint64_t version_sent;        /**< last_version when the resync's first step went out */
 
 	enum phase phase;
 	bool     again;               /**< another resync once this one is done */
@@ -113,6 +115,7 @@ static struct rl_req *req_new(struct redis_lists *rl, enum rq_type type, const c
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *priv);
+static void new_epoch(struct redis_lists *rl);
 
 static bool send_argv(struct redis_lists *rl, struct rl_req *rq, int argc, const char **argv,
 		      const size_t *argvlen)
@@ -163,9 +166,10 @@ static bool send_entry(struct redis_lists *rl, struct ctl_list_entry *x, bool nx
 	rq->allow = x->allow;
 	ARG("EVALSHA");
 	ARG(redis_script(dead ? REDIS_SCRIPT_LISTS_DEL : REDIS_SCRIPT_LISTS_SET)->sha);
-	ARG("3");
+	ARG("4");
 	ARG(rl->hash[li]);
 	ARG(rl->zset[li]);
+	ARG(rl->dels[li]);
 	ARG(rl->version_key);
 	ARG(value);
 	if (!dead) {
@@ -229,9 +233,9 @@ static bool seed_more(struct redis_lists *rl)
 
 static void send_begin(struct redis_lists *rl)
 {
-	const char *argv[8 + 2 * NLISTS];
-	size_t argvlen[8 + 2 * NLISTS];
-	char nkeys[8], purge[12];
+	const char *argv[8 + 3 * NLISTS];
+	size_t argvlen[8 + 3 * NLISTS];
+	char nkeys[8], purge[12], kept[16];
 	struct rl_req *rq = req_new(rl, RQ_BEGIN, NULL);
 	int argc = 0;
 
@@ -239,8 +243,9 @@ static void send_begin(struct redis_lists *rl)
 		rl->phase = PH_IDLE;
 		return;
 	}
-	snprintf(nkeys, sizeof(nkeys), "%d", 2 + 2 * NLISTS);
+	snprintf(nkeys, sizeof(nkeys), "%d", 2 + 3 * NLISTS);
 	snprintf(purge, sizeof(purge), "%d", PURGE_MAX);
+	snprintf(kept, sizeof(kept), "%d", DELETES_KEPT_MS);
 	ARG("EVALSHA");
 	ARG(redis_script(REDIS_SCRIPT_LISTS_BEGIN)->sha);
 	ARG(nkeys);
@@ -249,10 +254,16 @@ static void send_begin(struct redis_lists *rl)
 	for (unsigned i = 0; i < NLISTS; i++) {
 		ARG(rl->hash[i]);
 		ARG(rl->zset[i]);
+		ARG(rl->dels[i]);
 	}
 	ARG(rl->new_epoch);
 	ARG(purge);
+	ARG(kept);
 	rl->phase = PH_BEGIN;
+	/* what a version below this means: Redis went back (a message newer
+	 * than the first step may arrive before its reply, on the other
+	 * connection, so only what came before it counts) */
+	rl->version_sent = rl->last_version;
 	if (!send_argv(rl, rq, argc, argv, argvlen))
 		rl->phase = PH_IDLE;
 }
@@ -512,7 +523,7 @@ static void begin_reply(struct redis_lists *rl, const redisReply *r)
 		return;
 	}
 	rl->offset_ms = (int64_t)now - (int64_t)sl_clock_ms();
-	lost = (rl->epoch[0] != '\0' && strcmp(rl->epoch, r->element[0]->str) != 0) || v < rl->last_version;
+	lost = (rl->epoch[0] != '\0' && strcmp(rl->epoch, r->element[0]->str) != 0) || v < rl->version_sent;
 	if (lost) {
 		/* restarted empty or from an older dump, or flushed: what it had
 		 * since is gone; put back what this node has */
@@ -527,6 +538,8 @@ static void begin_reply(struct redis_lists *rl, const redisReply *r)
 		rl->seed_cursor = l->nent;
 	}
 	snprintf(rl->epoch, sizeof(rl->epoch), "%s", r->element[0]->str);
+	if (strcmp(rl->new_epoch, rl->epoch) == 0)
+		new_epoch(rl); /* ours was taken: a Redis that loses it again must show another */
 	rl->v_start = v;
 	if (v > rl->last_version)
 		rl->last_version = v;
@@ -774,6 +787,18 @@ static void sub_setup(struct redis_conn *rc, void *arg)
 	redisAsyncCommand(rc->ac, on_sub, rl, "SUBSCRIBE %s", rl->channel);
 }
 
+static void new_epoch(struct redis_lists *rl)
+{
+	uint8_t rnd[8];
+
+	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd)) {
+		uint64_t x = (rl->cmd.rng += 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull;
+		memcpy(rnd, &x, sizeof(rnd));
+	}
+	for (unsigned i = 0; i < sizeof(rnd); i++)
+		snprintf(rl->new_epoch + 2 * i, 3, "%02x", rnd[i]);
+}
+
 static char *key(const struct redis_lists *rl, const char *fmt, const char *a, const char *b)
 {
 	size_t n = strlen(rl->prefix) + strlen(fmt) + strlen(a) + strlen(b) + 1;
@@ -809,7 +834,6 @@ struct redis_lists *redis_lists_new_opts(struct sl_evloop *loop, struct ctl_list
 {
 	struct redis_lists *rl = calloc(1, sizeof(*rl));
 	struct timespec wall;
-	uint8_t rnd[8];
 	bool ok;
 
 	if (rl == NULL)
@@ -840,7 +864,8 @@ struct redis_lists *redis_lists_new_opts(struct sl_evloop *loop, struct ctl_list
 		const char *kind = ctl_lists_kind_name((enum cfg_list_kind)(i % CFG_LIST_KIND_COUNT));
 		rl->hash[i] = key(rl, "%s{lists}:%s:%s", list, kind);
 		rl->zset[i] = key(rl, "%s{lists}:%s:%s:expiry", list, kind);
-		ok = rl->hash[i] != NULL && rl->zset[i] != NULL;
+		rl->dels[i] = key(rl, "%s{lists}:%s:%s:deleted", list, kind);
+		ok = rl->hash[i] != NULL && rl->zset[i] != NULL && rl->dels[i] != NULL;
 	}
 	if (ok) {
 		rl->epoch_key = key(rl, "%s{lists}:epoch%s%s", "", "");
@@ -852,12 +877,7 @@ struct redis_lists *redis_lists_new_opts(struct sl_evloop *loop, struct ctl_list
 		redis_lists_free(rl);
 		return NULL;
 	}
-	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd)) {
-		uint64_t x = rl->cmd.rng * 0x9e3779b97f4a7c15ull;
-		memcpy(rnd, &x, sizeof(rnd));
-	}
-	for (unsigned i = 0; i < sizeof(rnd); i++)
-		snprintf(rl->new_epoch + 2 * i, 3, "%02x", rnd[i]);
+	new_epoch(rl);
 	/* until Redis tells us its clock: ours */
 	clock_gettime(CLOCK_REALTIME, &wall);
 	rl->offset_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000 - (int64_t)sl_clock_ms();
@@ -923,6 +943,7 @@ void redis_lists_free(struct redis_lists *rl)
 	for (unsigned i = 0; i < NLISTS; i++) {
 		free(rl->hash[i]);
 		free(rl->zset[i]);
+		free(rl->dels[i]);
 	}
 	free(rl->epoch_key);
 	free(rl->version_key);
@@ -967,7 +988,7 @@ void redis_lists_stats(const struct redis_lists *rl, struct redis_lists_stats *o
 {
 	*out = rl->st;
 	out->up = cmd_up(rl) && rl->sub.state == REDIS_UP;
-	out->resyncing = rl->phase != PH_IDLE;
+	out->resyncing = rl->phase != PH_IDLE || rl->again || tw_armed(&rl->soon_timer);
 	out->version = rl->last_version;
 	out->pending = rl->l->ndirty;
 	out->inflight = rl->inflight;

@@ -18,6 +18,7 @@ struct redis_lists;
  *
  *   <prefix>{lists}:<list>:<kind>          HASH  value -> "<expires_ms>|<reason>"
  *   <prefix>{lists}:<list>:<kind>:expiry   ZSET  value scored by expires_ms (entries with a TTL)
+ *   <prefix>{lists}:<list>:<kind>:deleted  ZSET  value scored by when it was deleted (kept 10 min)
  *   <prefix>{lists}:version                counter, +1 per write
  *   <prefix>{lists}:epoch                  random name; missing = Redis lost the lists
  *   <prefix>{lists}:changes                pub/sub channel
@@ -40,8 +41,10 @@ struct redis_lists;
  * the scan: what a message newer than the scan's start said stays.
  * Redis that lost the lists (its epoch is gone or its version went back:
  * restarted empty or from an older dump): every node writes its mirror back
- * (HSET only where Redis has nothing), so additions survive; a delete made
- * in the window Redis lost may come back.
+ * (HSET only where Redis has nothing and nothing was deleted in the last 10
+ * minutes), so additions survive, and so does a delete that waited for Redis;
+ * a delete that Redis lost (written to it before it lost its data, but after
+ * its last dump) may come back from another node's mirror.
  */
 
 #define REDIS_LISTS_DEFAULT_RESYNC_MS 30000
@@ -96,7 +99,7 @@ void redis_lists_resync(struct redis_lists *rl);
 
 struct redis_lists_stats {
 	bool     up;               /**< both connections ready */
-	bool     resyncing;
+	bool     resyncing;        /**< one runs, or one is asked for */
 	uint64_t resyncs;          /**< finished */
 	uint64_t last_resync_ms;   /**< how long the last one took */
 	uint64_t last_resync_entries;

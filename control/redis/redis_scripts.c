@@ -87,20 +87,24 @@ static const char refresh_lua[] =
  *
  * lists_set: add or update one entry, and tell every node.
  *
- *   KEYS[1] the list's hash, KEYS[2] its expiry ZSET, KEYS[3] the version counter
+ *   KEYS[1] the list's hash, KEYS[2] its expiry ZSET, KEYS[3] its ZSET of
+ *           recent deletes, KEYS[4] the version counter
  *   ARGV    value, ttl_ms (0: none), reason, channel, list, kind, mode
  *
  * The hash field is the canonical value, its value "<expires_ms>|<reason>"
  * with expires_ms on the server's clock (0: no TTL). Every write counts the
  * version up and publishes "<version>\tadd\t<list>\t<kind>\t<value>\t<payload>"
  * in the same script, so messages carry the order in which Redis applied
- * them. Mode "nx" (re-seeding a Redis that lost the lists) keeps an entry
- * Redis already has and neither counts nor publishes. Returns the version.
+ * them. Mode "nx" (a node writing its mirror back into a Redis that lost the
+ * lists) keeps what Redis has, skips what was deleted lately (a delete that
+ * waited for Redis wins over another node's older copy), and neither counts
+ * nor publishes. Returns the version.
  */
 static const char lists_set_lua[] =
 	"if redis.replicate_commands then pcall(redis.replicate_commands) end\n"
-	"if ARGV[7] == 'nx' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then\n"
-	"  return tonumber(redis.call('GET', KEYS[3]) or '0')\n"
+	"local nx = ARGV[7] == 'nx'\n"
+	"if nx and (redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or redis.call('ZSCORE', KEYS[3], ARGV[1])) then\n"
+	"  return tonumber(redis.call('GET', KEYS[4]) or '0')\n"
 	"end\n"
 	"local t = redis.call('TIME')\n"
 	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
@@ -110,13 +114,14 @@ static const char lists_set_lua[] =
 	"local payload = string.format('%.0f', exp) .. '|' .. ARGV[3]\n"
 	"redis.call('HSET', KEYS[1], ARGV[1], payload)\n"
 	"if exp > 0 then redis.call('ZADD', KEYS[2], exp, ARGV[1]) else redis.call('ZREM', KEYS[2], ARGV[1]) end\n"
-	"if ARGV[7] == 'nx' then return tonumber(redis.call('GET', KEYS[3]) or '0') end\n"
-	"local v = redis.call('INCR', KEYS[3])\n"
+	"if nx then return tonumber(redis.call('GET', KEYS[4]) or '0') end\n"
+	"redis.call('ZREM', KEYS[3], ARGV[1])\n"
+	"local v = redis.call('INCR', KEYS[4])\n"
 	"redis.call('PUBLISH', ARGV[4], v .. '\\tadd\\t' .. ARGV[5] .. '\\t' .. ARGV[6] .. '\\t' .. ARGV[1] .. '\\t' .. payload)\n"
 	"return v\n";
 
 /*
- * lists_del: remove one entry, and tell every node.
+ * lists_del: remove one entry, note when, and tell every node.
  *
  *   KEYS as lists_set; ARGV value, channel, list, kind
  *
@@ -124,27 +129,32 @@ static const char lists_set_lua[] =
  * entry was there (a node may still hold it). Returns the version.
  */
 static const char lists_del_lua[] =
+	"if redis.replicate_commands then pcall(redis.replicate_commands) end\n"
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 	"redis.call('HDEL', KEYS[1], ARGV[1])\n"
 	"redis.call('ZREM', KEYS[2], ARGV[1])\n"
-	"local v = redis.call('INCR', KEYS[3])\n"
+	"redis.call('ZADD', KEYS[3], now, ARGV[1])\n"
+	"local v = redis.call('INCR', KEYS[4])\n"
 	"redis.call('PUBLISH', ARGV[2], v .. '\\tdel\\t' .. ARGV[3] .. '\\t' .. ARGV[4] .. '\\t' .. ARGV[1])\n"
 	"return v\n";
 
 /*
  * lists_begin: the first step of a resync.
  *
- *   KEYS[1] the epoch, KEYS[2] the version counter, then each list's hash
- *           and expiry ZSET in pairs
+ *   KEYS[1] the epoch, KEYS[2] the version counter, then each list's hash,
+ *           expiry ZSET and deletes ZSET in threes
  *   ARGV    a new epoch (used when there is none), how many expired entries
- *           to drop per list at most
+ *           to drop per list at most, how long deletes are remembered (ms)
  *
- * The epoch is a random name the first node writes; a Redis that comes back
- * without it (restarted empty, flushed) lost the lists, and each node writes
- * its mirror back. Expired entries are dropped from the hashes here, a
- * bounded number per call (nodes expire their own copies by themselves, so
- * this publishes nothing). Returns {epoch, version, now_ms, dropped}: the
- * version before the scan that follows, and the server's clock, which the
- * node uses to turn expiries into its own.
+ * The epoch is a random name a node writes when there is none; a Redis that
+ * comes back without it (restarted empty, flushed) lost the lists, and each
+ * node writes its mirror back. Expired entries are dropped from the hashes
+ * here, a bounded number per call (nodes expire their own copies by
+ * themselves, so this publishes nothing), and old deletes are forgotten.
+ * Returns {epoch, version, now_ms, dropped}: the version before the scan
+ * that follows, and the server's clock, which the node uses to turn
+ * expiries into its own.
  */
 static const char lists_begin_lua[] =
 	"if redis.replicate_commands then pcall(redis.replicate_commands) end\n"
@@ -154,13 +164,14 @@ static const char lists_begin_lua[] =
 	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 	"local lim = tonumber(ARGV[2])\n"
 	"local dropped = 0\n"
-	"for i = 3, #KEYS - 1, 2 do\n"
+	"for i = 3, #KEYS - 2, 3 do\n"
 	"  local gone = redis.call('ZRANGEBYSCORE', KEYS[i + 1], '-inf', now, 'LIMIT', 0, lim)\n"
 	"  if #gone > 0 then\n"
 	"    redis.call('HDEL', KEYS[i], unpack(gone))\n"
 	"    redis.call('ZREM', KEYS[i + 1], unpack(gone))\n"
 	"    dropped = dropped + #gone\n"
 	"  end\n"
+	"  redis.call('ZREMRANGEBYSCORE', KEYS[i + 2], '-inf', now - tonumber(ARGV[3]))\n"
 	"end\n"
 	"local v = redis.call('GET', KEYS[2]) or '0'\n"
 	"return {e, v, string.format('%.0f', now), dropped}\n";
