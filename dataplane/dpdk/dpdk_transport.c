@@ -772,36 +772,26 @@ static uint16_t next_source_port(struct dpdk_tp *tp, const struct dpdk_lcore_por
 static int op_connect(void *conn, const struct sl_addr *dst)
 {
 	struct dpdk_conn *c = conn;
-	struct dpdk_tp *tp = c->tp;
 	struct dpdk_leg *l = &c->leg[SL_LEG_BACKEND];
-	struct dpdk_lcore_port *lp;
-	struct tcp_conn *tc = NULL;
-	uint32_t d, src;
+	struct tcp_conn *tc;
+	bool no_route;
 
 	if (leg_session_open(l) || dst == NULL || dst->family != SL_AF_INET || dst->port == 0)
 		return SL_ERROR;
 	if (l->state != DPDK_LEG_NONE || l->tc != NULL)
 		leg_abort(l);   /* the previous backend is still closing: let it go */
-	memcpy(&d, dst->ip, 4);
-	lp = port_for_dst(tp, d);
-	if (lp == NULL)
-		return SL_ERROR;   /* no route */
-	src = lp->port->ifp.ip4;
 	/* CONNECTING first: tcp_connect sends the SYN but calls nothing back now */
 	l->state = DPDK_LEG_CONNECTING;
-	for (int i = 0; i < DPDK_CONNECT_TRIES && tc == NULL; i++)
-		tc = tcp_connect(tp->st, SL_AF_INET, (const uint8_t *)&src,
-				 next_source_port(tp, lp, src, d, dst->port), dst->ip,
-				 dst->port, &leg_cbs, l);
+	tc = dpdk_tp_open(c->tp, dst, &leg_cbs, l, &no_route);
 	if (tc == NULL) {
 		l->state = DPDK_LEG_NONE;
-		return SL_ERROR;
+		return SL_ERROR;   /* no route, or no TCB or tuple free */
 	}
 	l->tc = tc;
 	return SL_OK;
 }
 
-/* dpdk_health.h: a health check's connection, steered as a backend leg's. */
+/* dpdk_health.h: a backend leg's connection, or a health check's, steered back to this lcore. */
 struct tcp_conn *dpdk_tp_open(struct dpdk_tp *tp, const struct sl_addr *dst, const struct tcp_conn_cbs *cbs,
 			      void *user, bool *no_route)
 {
