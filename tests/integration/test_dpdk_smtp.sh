@@ -7,8 +7,8 @@
 # The backend sits on the client's veth at a second address: one veth pair carries
 # both legs (client -> sluice, sluice -> backend), and the Linux kernel is the TCP
 # peer of our stack on each. The gateway end is alone in its namespace so no kernel
-# stack answers for 198.18.0.1. Health checks are off: they run on the control
-# thread over kernel sockets, which have no route in the gateway namespace.
+# stack answers for 198.18.0.1. Health checks run at the default interval,
+# through the workers' own stack (test_dpdk_health.sh tests them).
 # Then a second sluice on the same veth with two worker lcores and af_packet
 # qpairs=2: the kernel's fan-out hash, not ours, picks each frame's queue, so
 # the hand-over ring between the lcores is what keeps every session on one.
