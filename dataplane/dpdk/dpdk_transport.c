@@ -1040,9 +1040,14 @@ static void tcp_out(void *ctx, const struct tcp_seg_out *s)
 		for (unsigned k = 0; k < s->npieces; at += s->dlen[k], k++) {
 			struct rte_mbuf *own = s->owner[k];
 
+			/* a reference leaves room for one more mbuf unless it is the
+			 * last piece: copies after it then fit one fresh mbuf (a
+			 * segment's payload is at most an MSS), never past segs */
+			unsigned need = k + 1 == s->npieces ? 1 : 2;
+
 			if (!tcp_off)
 				sum += piece_sum(s->data[k], s->dlen[k], at);
-			if (own != NULL && m->nb_segs < segs &&
+			if (own != NULL && m->nb_segs + need <= segs &&
 			    chain_ref(tp->lc->pool, m, &last, own, s->data[k], s->dlen[k]))
 				continue;
 			if (chain_copy(tp->lc->pool, m, &last, s->data[k], s->dlen[k]) != SL_OK) {
@@ -1052,7 +1057,7 @@ static void tcp_out(void *ctx, const struct tcp_seg_out *s)
 			}
 		}
 		if (m->nb_segs > segs) {
-			/* copies took more segments than the device takes: drop, TCP sends again */
+			/* cannot happen by the rule above; were it to, drop: TCP sends again */
 			net_stats_drop(lp->nc.stats, NET_DROP_TX_NOBUF);
 			rte_pktmbuf_free(m);
 			return;
