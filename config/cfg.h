@@ -261,13 +261,14 @@ bool cfg_limit_same_rule(const struct cfg_limit *a, const struct cfg_limit *b);
  */
 struct cfg *cfg_with_limits(struct cfg *c, const struct cfg_limit *l, unsigned n);
 
-/* Do health checks run under this config? They connect with kernel
- * sockets, which cannot reach backends behind a DPDK port, so not there
- * (yet). The control thread starts them and the relay counts failed
- * connects toward "down" only when they run: one rule, one place. */
+/* Do health checks run under this config? Under both transports (kernel
+ * sockets on the control thread, or posted to the DPDK workers' own stack):
+ * only the interval says. The control thread starts them and the relay
+ * counts failed connects toward "down" only when they run: one rule, one
+ * place. */
 static inline bool cfg_health_checks_run(const struct cfg *c)
 {
-	return c->relay.health_interval_ms > 0 && c->transport == CFG_TRANSPORT_KERNEL;
+	return c->relay.health_interval_ms > 0;
 }
 
 /* Names used in the file, for messages and dump. */

@@ -23,9 +23,10 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sluice [-t] [-c FILE] [-- EAL ARGS]\n"
+		"usage: sluice [-t [-S]] [-c FILE] [-- EAL ARGS]\n"
 		"  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
 		"  -t       check the configuration, print the effective one, exit\n"
+		"  -S       with -t: print secrets (the Redis password) in clear\n"
 		"  -h       this help\n"
 		"  -V       version\n"
 		"  -- ...   transport dpdk: EAL arguments that override the config's dpdk eal\n");
@@ -187,6 +188,7 @@ int main(int argc, char **argv)
 {
 	const char *file = DEFAULT_CONFIG;
 	bool test_only = false;
+	bool show_secrets = false;   /* -t masks the inline Redis password unless -S */
 	char err[512];
 	struct cfg *c;
 	struct backend_pool *pool;
@@ -196,13 +198,16 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "c:thV")) != -1) {
+	while ((opt = getopt(argc, argv, "c:tShV")) != -1) {
 		switch (opt) {
 		case 'c':
 			file = optarg;
 			break;
 		case 't':
 			test_only = true;
+			break;
+		case 'S':
+			show_secrets = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -227,7 +232,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (test_only) {
-		cfg_dump(c, dump_out, stdout);
+		cfg_dump_flags(c, show_secrets ? CFG_DUMP_SECRETS : 0, dump_out, stdout);
 		fprintf(stderr, "sluice: the configuration file %s syntax is ok\n", file);
 		cfg_unref(c);
 		return 0;

@@ -23,6 +23,21 @@ for f in "$ROOT"/config/examples/*.conf; do
 done
 [ "$n" -gt 0 ] || bad examples "no config/examples/*.conf"
 
+# An inline Redis password: masked by -t, in clear only with -t -S.
+printf 'hostname mx.test.example\nrelay_domains example.net\nbackend b 127.0.0.1:2525\npolicy redis 127.0.0.1:6399 password s3cr3t-Pw\n' >"$T/pw.conf"
+if ! timeout 10 "$SLUICE" -t -c "$T/pw.conf" >"$T/pw.eff" 2>"$T/pw.err"; then
+	bad secret-masked "sluice -t rejected the config" "$T/pw.err"
+elif grep -q 's3cr3t-Pw' "$T/pw.eff" "$T/pw.err" || ! grep -q 'password <hidden>' "$T/pw.eff"; then
+	bad secret-masked "sluice -t printed the password, or no '<hidden>'" "$T/pw.eff"
+else
+	ok secret-masked
+fi
+if timeout 10 "$SLUICE" -t -S -c "$T/pw.conf" 2>/dev/null | grep -q '^policy .* password s3cr3t-Pw'; then
+	ok secret-shown-with-S
+else
+	bad secret-shown-with-S "sluice -t -S did not print the password"
+fi
+
 # Errors name the file and the line.
 printf 'hostname mx.test.example\nlisten 127.0.0.1:2525\nno_such_directive 1\n' >"$T/bad1.conf"
 printf 'hostname mx.test.example\nrelay_domains example.net\nbackend b 127.0.0.1:99999\n' >"$T/bad2.conf"
