@@ -1289,7 +1289,8 @@ static void tp_free(struct dpdk_tp *tp)
  * the 64 are for 421 refusals in flight past max_sessions, and
  * DPDK_HEALTH_TCBS for the backend health checks. The floor keeps
  * a small config from starving those. Each TCB has its send buffer
- * (tcp_config.snd_buf): memory reserved at start, touched only as used.
+ * (tcp_config.snd_buf) as its bound: the stack reserves address space for
+ * all of them at start, and only bytes in flight are ever resident.
  */
 static uint32_t tcb_count(uint64_t nslots)
 {
@@ -1387,9 +1388,9 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 		goto fail;
 	}
 	if (lc->idx == 0)
-		sl_info("dpdk: per worker %u session slots, %u TCBs (send buffers reserve %.0f MiB, used as "
-			"they fill)", tp->nslots, tcfg.max_conns,
-			(double)tcfg.max_conns * tcfg.snd_buf / (1024.0 * 1024.0));
+		sl_info("dpdk: per worker %u session slots, %u TCBs (%u KiB send bound each; the send pool "
+			"reserves %.0f MiB of address space, resident only for bytes in flight)", tp->nslots,
+			tcfg.max_conns, tcfg.snd_buf / 1024, (double)tcfg.max_conns * tcfg.snd_buf / (1024.0 * 1024.0));
 	if (ctl != NULL) {
 		tp->port = control_port(ctl, lc->idx);
 		if (tp->port == NULL) {
