@@ -403,7 +403,8 @@ static struct ctl_list_entry *insert(struct ctl_lists *l, const struct cfg_list_
 	    e->prefix.addr.family != SL_AF_INET6)
 		return NULL;
 	if (l->nent == l->cap) {
-		unsigned cap = l->cap ? l->cap * 2 : 64;
+		/* 1.5x: a million entries do not leave a million slots unused */
+		unsigned cap = l->cap ? l->cap + l->cap / 2 : 64;
 		struct ctl_list_entry *p = realloc(l->ent, (size_t)cap * sizeof(*p));
 		if (p == NULL)
 			return NULL;

@@ -21,6 +21,29 @@
  * stay short and a miss ends at an empty slot.
  *
  * Strings (names, reasons) live in one arena; offset 0 is the empty string.
+ *
+ * Why not DPDK's rte_lpm / rte_lpm6 / rte_hash / rte_rcu_qsbr (the issue
+ * names them). tests/bench/bench_lists measured both on the same data in one
+ * run (DPDK 22.11, EAL --no-huge -m 512, a 2-core machine shared with other
+ * builds, so figures are medians of 5 with their spread):
+ *   - rte_lpm_add checks each rule against the rules of its depth one by
+ *     one: 54k random /32s took 20 s (1M would take hours), where this file
+ *     builds 1M + 100k IPv6 in about 0.2 s. Each /24 that holds a /32 needs
+ *     a 1 KiB tbl8 group: 1M random /32s want ~1 GB (64 MB tbl24 besides);
+ *     this snapshot is 10.7 MB for 1M IPv4 + 100k IPv6 with their reasons.
+ *   - lookups on the same 54k /32s (medians): listed addresses ours 37 ns,
+ *     rte_lpm 50 ns (spreads 24..41 and 19..75: the same within the noise);
+ *     random ones ours 61 ns, rte_lpm 28 ns. IPv6, 100k /56s: ours 373 ns,
+ *     rte_lpm6 83 ns, but 209 MB against 2.4 MB.
+ *   - they need an initialised EAL, which the kernel transport runs without;
+ *     rte_hash wants fixed-length keys (names are up to 256 bytes);
+ *     rte_rcu_qsbr is what control.c already does: workers report the
+ *     generation they are past each loop turn, old snapshots are freed
+ *     after every worker passed them.
+ * A lookup is once per connection or command, far below the cost of the
+ * session around it, and rebuilds happen on every change: the build and the
+ * memory decide, so this stays. If IPv6 lookups ever matter, a hash per
+ * prefix length in use (one probe per length) is the next step.
  */
 
 #define POL_BLOCK 0
@@ -252,7 +275,8 @@ static int build_ip6(struct pol_snapshot *s, struct ip_tmp *t, size_t n, int whi
 	size_t i, out = 0;
 	unsigned l;
 
-	qsort(t, n, sizeof(*t), ip_tmp_cmp);
+	if (n > 1) /* the builder's array is NULL when nothing was added */
+		qsort(t, n, sizeof(*t), ip_tmp_cmp);
 	set->ent = malloc((n ? n : 1) * sizeof(*set->ent));
 	if (set->ent == NULL)
 		return -1;

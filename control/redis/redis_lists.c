@@ -233,8 +233,8 @@ static bool seed_more(struct redis_lists *rl)
 
 static void send_begin(struct redis_lists *rl)
 {
-	const char *argv[8 + 3 * NLISTS];
-	size_t argvlen[8 + 3 * NLISTS];
+	const char *argv[10 + 3 * NLISTS];
+	size_t argvlen[10 + 3 * NLISTS];
 	char nkeys[8], purge[12], kept[16];
 	struct rl_req *rq = req_new(rl, RQ_BEGIN, NULL);
 	int argc = 0;
@@ -881,11 +881,13 @@ struct redis_lists *redis_lists_new_opts(struct sl_evloop *loop, struct ctl_list
 	/* until Redis tells us its clock: ours */
 	clock_gettime(CLOCK_REALTIME, &wall);
 	rl->offset_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000 - (int64_t)sl_clock_ms();
-	/* entries from before the mirror (embedded store, another Redis) go to Redis */
+	/* entries from before the mirror (embedded store, or another Redis after
+	 * a reload) go to this Redis; versions of another Redis mean nothing here */
 	l->mirrored = true;
 	for (unsigned i = 0; i < l->nent; i++) {
 		struct ctl_list_entry *x = &l->ent[i];
-		if (ctl_lists_live(x) && x->version == 0)
+		x->version = 0;
+		if (ctl_lists_live(x))
 			ctl_lists_set_dirty(l, x, true);
 	}
 	tw_arm(sl_evloop_wheel(loop), &rl->resync_timer, sl_evloop_now(loop) + rl->resync_ms);

@@ -70,9 +70,9 @@ typedef void (*redis_lists_changed_fn)(void *arg);
 
 /*
  * redis_lists_new - mirror l (the control socket's runtime lists) with the
- * Redis of c's `policy redis`. Entries already in l that Redis never had
- * are written at the first connect. Connects in the background. NULL on no
- * memory. l must outlive the mirror.
+ * Redis of c's `policy redis`. Entries already in l (embedded store before a
+ * reload, or another Redis) are written at the first connect. Connects in
+ * the background. NULL on no memory. l must outlive the mirror.
  */
 struct redis_lists *redis_lists_new(const struct cfg *c, struct sl_evloop *loop, struct ctl_lists *l,
 				    redis_lists_changed_fn changed, void *arg);
