@@ -34,6 +34,10 @@ struct dpdk_dp;
  * on an RSS port it only catches what lands elsewhere by accident.
  */
 #define DPDK_CAP_RSS_TCP4     0x20u
+/* The device sends chained mbufs (RTE_ETH_TX_OFFLOAD_MULTI_SEGS enabled): a
+ * segment's payload can be indirect mbufs of received data, up to
+ * tx_seg_max pieces in all (zero-copy forwarding, dpdk_transport.c). */
+#define DPDK_CAP_TX_MULTI_SEG 0x40u
 
 #define DPDK_RSS_KEY_MAX 64
 
@@ -44,6 +48,7 @@ struct dpdk_port_info {
 	uint32_t       caps;        /**< DPDK_CAP_* */
 	uint64_t       rss_hf;      /**< RTE_ETH_RSS_* the device reports enabled, 0 without RSS */
 	uint16_t       reta_size;   /**< RSS redirection table entries (dev_info), 0 without RSS */
+	uint16_t       tx_seg_max;  /**< mbufs per TX frame (dev_info tx_desc_lim.nb_seg_max; 0 = no limit given) */
 	uint8_t        rss_key_len;
 	uint8_t        rss_key[DPDK_RSS_KEY_MAX];   /**< for software Toeplitz (flow steering) */
 	struct net_mac mac;

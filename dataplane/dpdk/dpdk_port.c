@@ -227,8 +227,11 @@ int dpdk_port_setup(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 		/* ring, af_packet, tap: no RSS; wrong-lcore packets go over the hand-over ring */
 		sl_info("dpdk: port %u (%s): no RSS on this device: software flow steering", pid, pi->name);
 	}
-	tx_want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+	tx_want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	conf.txmode.offloads = tx_want & di.tx_offload_capa;
+	if (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		pi->caps |= DPDK_CAP_TX_MULTI_SEG;
+	pi->tx_seg_max = di.tx_desc_lim.nb_seg_max;
 	if (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
 		pi->caps |= DPDK_CAP_TX_IP_CSUM;
 	if (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
@@ -450,13 +453,14 @@ int dpdk_port_start(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 	else
 		snprintf(steer, sizeof(steer), "rss off: software flow steering");
 	sl_info("dpdk: port %u (%s) started: MAC %02x:%02x:%02x:%02x:%02x:%02x, mtu %u, %u queue pair(s), "
-		"%s, tx csum ip %s tcp %s, rx csum ip %s tcp %s; %s",
+		"%s, tx csum ip %s tcp %s, rx csum ip %s tcp %s, tx multi-seg %s; %s",
 		pid, pi->name, ea.addr_bytes[0], ea.addr_bytes[1], ea.addr_bytes[2], ea.addr_bytes[3],
 		ea.addr_bytes[4], ea.addr_bytes[5], mtu, pi->nb_queues, steer,
 		(pi->caps & DPDK_CAP_TX_IP_CSUM) ? "offload" : "software",
 		(pi->caps & DPDK_CAP_TX_TCP_CSUM) ? "offload" : "software",
 		(pi->caps & DPDK_CAP_RX_IP_CSUM) ? "offload" : "software",
-		(pi->caps & DPDK_CAP_RX_TCP_CSUM) ? "offload" : "software", buf);
+		(pi->caps & DPDK_CAP_RX_TCP_CSUM) ? "offload" : "software",
+		(pi->caps & DPDK_CAP_TX_MULTI_SEG) ? "on" : "off", buf);
 	return SL_OK;
 }
 
