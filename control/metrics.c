@@ -73,6 +73,79 @@ static void backend_metric(struct ctl_buf *b, struct backend_pool *p, const char
 	}
 }
 
+/* Does worker u have a record of this name? (a family already written from an earlier worker) */
+static bool dp_has(const struct ctl_dp_rec *rec, const unsigned *cnt, unsigned stride, unsigned u,
+		   const char *name)
+{
+	for (unsigned i = 0; i < cnt[u]; i++)
+		if (strcmp(rec[u * stride + i].name, name) == 0)
+			return true;
+	return false;
+}
+
+void ctl_metrics_dataplane(struct ctl_buf *b, unsigned nw, const struct ctl_dp_rec *rec, const unsigned *cnt,
+			   unsigned stride)
+{
+	char fam[160];
+
+	/*
+	 * The exposition wants every sample of a family in one group: a family
+	 * is written when first met, with the samples of every worker at once.
+	 * The workers of one transport give the same names in the same order;
+	 * one that lacks some (no TCP stack) just has fewer samples.
+	 */
+	for (unsigned w = 0; w < nw; w++) {
+		for (unsigned i = 0; i < cnt[w]; i++) {
+			const struct ctl_dp_rec *x = &rec[w * stride + i];
+			bool seen = i > 0 && strcmp(rec[w * stride + i - 1].name, x->name) == 0;
+
+			for (unsigned u = 0; !seen && u < w; u++)
+				seen = dp_has(rec, cnt, stride, u, x->name);
+			if (seen)
+				continue;
+			snprintf(fam, sizeof(fam), "sluice_dataplane_%s%s", x->name,
+				 x->kind == CTL_DP_COUNTER ? "_total" : "");
+			head(b, fam, x->kind == CTL_DP_COUNTER ? "counter" : "gauge", x->help);
+			for (unsigned u = w; u < nw; u++) {
+				for (unsigned j = 0; j < cnt[u]; j++) {
+					const struct ctl_dp_rec *y = &rec[u * stride + j];
+
+					if (strcmp(y->name, x->name) != 0)
+						continue;
+					ctl_buf_printf(b, "%s{worker=\"%u\"", fam, u);
+					if (y->label != NULL) {
+						ctl_buf_printf(b, ",%s=\"", y->label);
+						label(b, y->lvalue);
+						ctl_buf_puts(b, "\"");
+					}
+					ctl_buf_printf(b, "} %" PRIu64 "\n", y->value);
+				}
+			}
+		}
+	}
+}
+
+/* Every worker's dataplane records: on the heap, a scrape is not a hot path. */
+static void dataplane_metrics(struct ctl_buf *b, unsigned nw)
+{
+	struct ctl_dp_rec *rec;
+	unsigned *cnt;
+
+	if (nw == 0)
+		return;
+	rec = malloc((size_t)nw * CTL_DP_REC_MAX * sizeof(*rec));
+	cnt = calloc(nw, sizeof(*cnt));
+	if (rec == NULL || cnt == NULL) {
+		b->oom = true;   /* the scrape fails whole rather than silently short */
+	} else {
+		for (unsigned w = 0; w < nw; w++)
+			cnt[w] = ctl_dp_get((int)w, rec + (size_t)w * CTL_DP_REC_MAX, CTL_DP_REC_MAX);
+		ctl_metrics_dataplane(b, nw, rec, cnt, CTL_DP_REC_MAX);
+	}
+	free(rec);
+	free(cnt);
+}
+
 void ctl_metrics_render(struct control *ctl, struct ctl_sock *s, struct ctl_buf *b)
 {
 	static const char *const kinds[CFG_LIST_KIND_COUNT] = { "ip", "helo", "sender", "domain", "rcpt" };
@@ -112,6 +185,8 @@ void ctl_metrics_render(struct control *ctl, struct ctl_sock *s, struct ctl_buf 
 		ctl_buf_printf(b, "sluice_worker_ring_depth{worker=\"%u\",dir=\"to_worker\"} %u\n", w,
 			       sl_ring_count(cp->to_worker));
 	}
+
+	dataplane_metrics(b, nw);
 
 	head(b, "sluice_list_entries", "gauge", "Entries in the workers' list snapshot (block and allow), per kind.");
 	for (int k = 0; k < CFG_LIST_KIND_COUNT; k++)

@@ -15,6 +15,15 @@ struct ctl_metrics;
 void ctl_metrics_render(struct control *ctl, struct ctl_sock *s, struct ctl_buf *out);
 
 /*
+ * ctl_metrics_dataplane - the sluice_dataplane_* families from the records
+ * of nw workers: worker w's are rec[w * stride .. w * stride + cnt[w]).
+ * Part of ctl_metrics_render; apart for the tests.
+ */
+struct ctl_dp_rec;
+void ctl_metrics_dataplane(struct ctl_buf *b, unsigned nw, const struct ctl_dp_rec *rec, const unsigned *cnt,
+			   unsigned stride);
+
+/*
  * ctl_metrics_new - serve GET /metrics on c->metrics_addr from the control
  * loop. Returns NULL when no address is configured or the listener cannot
  * be set up (logged: the gateway runs without it).

@@ -378,6 +378,78 @@ static void print_object_lines(const struct jv *o, const char *indent)
 	}
 }
 
+/* A number of a "dataplane" object (nested: "tcp_connections", "established"); 0 when missing. */
+static unsigned long long dp_num(const struct jv *dp, const char *key, const char *sub)
+{
+	const struct jv *v = jget(dp, key);
+
+	if (sub != NULL)
+		v = jget(v, sub);
+	return v != NULL && v->type == J_NUM ? strtoull(v->s, NULL, 10) : 0;
+}
+
+/* One row of the dataplane table: the figures an operator looks at first. */
+static void print_dp_row(const char *who, const struct jv *dp)
+{
+	unsigned long long busy = dp_num(dp, "busy_cycles", NULL), idle = dp_num(dp, "idle_cycles", NULL);
+	char pct[16], cookies[48];
+
+	/* from the cycles, not busy_percent: one decimal tells a light load from none */
+	if (busy + idle > 0)
+		snprintf(pct, sizeof(pct), "%.1f", 100.0 * (double)busy / (double)(busy + idle));
+	else
+		snprintf(pct, sizeof(pct), "-");
+	snprintf(cookies, sizeof(cookies), "%llu/%llu", dp_num(dp, "tcp_syncookies_sent", NULL),
+		 dp_num(dp, "tcp_syncookies_accepted", NULL));
+	printf("%-7s %12llu %12llu %14llu %14llu %9llu %9llu %13s %6llu %6s\n", who,
+	       dp_num(dp, "rx_packets", NULL), dp_num(dp, "tx_packets", NULL), dp_num(dp, "rx_bytes", NULL),
+	       dp_num(dp, "tx_bytes", NULL), dp_num(dp, "tcp_retransmits", NULL),
+	       dp_num(dp, "tcp_fast_retransmits", NULL), cookies,
+	       dp_num(dp, "tcp_connections", "established"), pct);
+}
+
+/* The non-zero members of a labelled family (drops by reason), on one line. */
+static void print_dp_family(const struct jv *dp, const char *key, const char *title)
+{
+	const struct jv *f = jget(dp, key);
+	bool any = false;
+
+	for (unsigned i = 0; f != NULL && f->type == J_OBJ && i < f->n; i++) {
+		if (f->kids[i].type != J_NUM || strcmp(f->kids[i].s, "0") == 0)
+			continue;
+		printf("%s %s %s", any ? "," : title, f->keys[i], f->kids[i].s);
+		any = true;
+	}
+	if (any)
+		printf("\n");
+}
+
+static void print_dataplane(const struct jv *t, const struct jv *w)
+{
+	const struct jv *tdp = jget(t, "dataplane");
+	bool any = tdp != NULL && tdp->type == J_OBJ;
+
+	for (unsigned i = 0; w != NULL && w->type == J_ARR && i < w->n; i++)
+		any = any || jget(&w->kids[i], "dataplane") != NULL;
+	if (!any)
+		return;
+	printf("dataplane:\n");
+	printf("%-7s %12s %12s %14s %14s %9s %9s %13s %6s %6s\n", "WORKER", "RX_PKTS", "TX_PKTS", "RX_BYTES",
+	       "TX_BYTES", "RETRANS", "FAST_RTX", "COOKIES_S/A", "ESTAB", "BUSY%");
+	for (unsigned i = 0; w != NULL && w->type == J_ARR && i < w->n; i++) {
+		const struct jv *dp = jget(&w->kids[i], "dataplane");
+		if (dp != NULL && dp->type == J_OBJ)
+			print_dp_row(jfield(&w->kids[i], "worker"), dp);
+	}
+	if (tdp != NULL && tdp->type == J_OBJ) {
+		print_dp_row("total", tdp);
+		printf("  checksum errors %llu\n", dp_num(tdp, "checksum_errors", NULL));
+		print_dp_family(tdp, "net_drops", "  net drops:");
+		print_dp_family(tdp, "tcp_drops", "  tcp drops:");
+		print_dp_family(tdp, "tcp_connections", "  tcp connections:");
+	}
+}
+
 static void print_stats(const struct jv *r)
 {
 	const struct jv *t = jget(r, "totals"), *w = jget(r, "workers");
@@ -396,6 +468,7 @@ static void print_stats(const struct jv *r)
 			       jfield(&w->kids[i], "queries_waiting"), jfield(&w->kids[i], "verdicts_waiting"),
 			       jfield(&w->kids[i], "sessions"), jfield(&w->kids[i], "accepted"));
 	}
+	print_dataplane(t, w);
 	if (jget(r, "store") != NULL && jget(r, "store")->type == J_OBJ) {
 		printf("store:\n");
 		print_object_lines(jget(r, "store"), "  ");

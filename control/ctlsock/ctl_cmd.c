@@ -125,6 +125,18 @@ static void put_wstats(struct ctl_buf *b, const struct ctl_wstats *w)
 	field_u64(b, "forced_closes", w->forced_closes);
 }
 
+/* The transport's dataplane records of worker w (totals: -1), as "dataplane":{...}; nothing when it has none. */
+static void put_dataplane(struct ctl_buf *b, int w)
+{
+	struct ctl_dp_rec rec[CTL_DP_REC_MAX];
+	unsigned n = ctl_dp_get(w, rec, CTL_DP_REC_MAX);
+
+	if (n == 0)
+		return;
+	ctl_buf_puts(b, ",\"dataplane\":");
+	ctl_dp_json(b, rec, n);
+}
+
 static void cmd_stats(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r)
 {
 	struct ctl_buf *b = &c->out;
@@ -138,6 +150,7 @@ static void cmd_stats(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r)
 	if (ctl_stats_get(-1, &t)) {
 		ctl_buf_puts(b, "{\"transport\":true");
 		put_wstats(b, &t);
+		put_dataplane(b, -1);
 		ctl_buf_puts(b, "}");
 	} else {
 		ctl_buf_puts(b, "null"); /* no transport counters registered */
@@ -152,6 +165,7 @@ static void cmd_stats(struct ctl_sock *s, struct ctl_conn *c, struct ctl_req *r)
 		field_u64(b, "verdicts_waiting", sl_ring_count(p->to_worker));
 		if (ctl_stats_get((int)w, &ws))
 			put_wstats(b, &ws);
+		put_dataplane(b, (int)w);
 		ctl_buf_puts(b, "}");
 	}
 	ctl_buf_puts(b, "]");
