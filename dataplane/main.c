@@ -13,6 +13,7 @@
 #include "control.h"
 #include "ctlsock/ctl_stats.h"
 #include "dpdk/dpdk.h"
+#include "dpdk/dpdk_counters.h"
 #include "dpdk/dpdk_transport.h"
 #include "kernel/kt.h"
 #include "relay/backend_pool.h"
@@ -95,14 +96,19 @@ static int kt_ctl_stats(void *arg, int worker, struct ctl_wstats *out)
 	return SL_OK;
 }
 
-/* sluicectl stats / metrics: the dpdk transport's counters, summed over its workers. */
+/* sluicectl stats / metrics: the dpdk transport's session counters, per worker or summed. */
 static int dpdk_ctl_stats(void *arg, int worker, struct ctl_wstats *out)
 {
 	struct dpdk_tp_stats st;
 
-	if (worker >= 0)
-		return SL_DECLINED;
-	dpdk_tp_get_stats(arg, &st);
+	if (worker >= 0) {
+		const struct tcp_counters *tc;
+
+		if (dpdk_tp_worker_stats(arg, (unsigned)worker, &st, &tc) != SL_OK)
+			return SL_DECLINED;
+	} else {
+		dpdk_tp_get_stats(arg, &st);
+	}
 	out->accepted = st.accepted;
 	out->rejected_busy = st.rejected_busy;
 	out->conns = st.conns;
@@ -157,6 +163,7 @@ static int run_dpdk(struct cfg *c, const char *file, const sigset_t *sigs, struc
 	}
 	ctl_started = true;
 	ctl_stats_register(dpdk_ctl_stats, dp);
+	ctl_dp_register(dpdk_counters_get, dp);
 	write_pid_file(c->pid_file);
 	sl_info("sluice started: %u workers, transport dpdk, %u port(s), %u backends, hostname %s",
 		dpdk_dp_nworkers(dp), dpdk_dp_nports(dp), c->nbackends, c->hostname);
@@ -168,6 +175,7 @@ static int run_dpdk(struct cfg *c, const char *file, const sigset_t *sigs, struc
 	rc = 0;
 stop:
 	ctl_stats_register(NULL, NULL);   /* before the counters go away */
+	ctl_dp_register(NULL, NULL);
 	dpdk_dp_stop(dp);
 	dpdk_tp_free(dp);
 out:

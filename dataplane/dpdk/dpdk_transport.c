@@ -1528,3 +1528,31 @@ void dpdk_tp_get_stats(const struct dpdk_dp *dp, struct dpdk_tp_stats *out)
 #undef TP_SUM
 	}
 }
+
+int dpdk_tp_worker_stats(const struct dpdk_dp *dp, unsigned w, struct dpdk_tp_stats *out,
+			 const struct tcp_counters **tcp)
+{
+	const struct dpdk_tp *tp;
+	struct dpdk_stats ds;
+
+	memset(out, 0, sizeof(*out));
+	*tcp = NULL;
+	if (dp == NULL || w >= dp->nworkers || (tp = dp->lcores[w]->tp) == NULL ||
+	    dpdk_stats_read(dp, w, &ds) != SL_OK)
+		return SL_DECLINED;
+	out->handed_over = ds.ho_out;
+	out->handover_drops = ds.ho_drop;
+#define TP_ONE(f) out->f = __atomic_load_n(&tp->stats.f, __ATOMIC_RELAXED)
+	TP_ONE(accepted);
+	TP_ONE(rejected_busy);
+	TP_ONE(conns);
+	TP_ONE(policy_sent);
+	TP_ONE(policy_full);
+	TP_ONE(verdicts);
+	TP_ONE(verdicts_stale);
+	TP_ONE(forced_closes);
+	TP_ONE(connect_fail);
+#undef TP_ONE
+	*tcp = &tp->st->cnt;
+	return SL_OK;
+}

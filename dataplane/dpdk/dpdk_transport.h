@@ -58,4 +58,14 @@ struct dpdk_tp_stats {
 };
 void dpdk_tp_get_stats(const struct dpdk_dp *dp, struct dpdk_tp_stats *out);
 
+/*
+ * dpdk_tp_worker_stats - worker w's own counters (as dpdk_tp_get_stats sums
+ * them), and in *tcp its TCP stack's, which its lcore writes with plain
+ * stores: load each word with a relaxed atomic. *tcp stays valid until
+ * dpdk_tp_free. SL_OK, or SL_DECLINED when w has no transport attached.
+ */
+struct tcp_counters;
+int dpdk_tp_worker_stats(const struct dpdk_dp *dp, unsigned w, struct dpdk_tp_stats *out,
+			 const struct tcp_counters **tcp);
+
 #endif
