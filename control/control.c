@@ -468,6 +468,10 @@ void control_post(struct control *ctl, unsigned w, const struct ctl_msg *m)
  * loop however fast changes arrive, and a small list (microseconds) is
  * republished at once. Workers only swap a pointer. */
 #define LISTS_HOLDOFF 3
+/* And never more than one rebuild per this many ms (a burst of messages:
+ * each would retire a generation, and the workers free them only as fast
+ * as their loops turn). The first change after a quiet spell goes at once. */
+#define LISTS_MIN_GAP_MS 10
 
 static void lists_publish_now(struct control *ctl)
 {
@@ -485,7 +489,7 @@ static void lists_publish_now(struct control *ctl)
 		return;
 	}
 	ctl->lists_build_ms = (sl_clock_ns() - t0) / 1000000;
-	ctl->lists_next_ms = now + LISTS_HOLDOFF * ctl->lists_build_ms;
+	ctl->lists_next_ms = now + SL_MAX(LISTS_HOLDOFF * ctl->lists_build_ms, (uint64_t)LISTS_MIN_GAP_MS);
 	publish(ctl, NULL, snap);
 	wake_workers(ctl);
 }

@@ -155,4 +155,19 @@ if ms=$(within 1000 a 127.0.0.47 blocked); then ok "after-reseed-b-to-a-in-${ms}
 # 8. written by hand with no message: B's periodic resync (3 s) finds it
 rc hset "$HASH" 127.0.0.48/32 "0|by hand, no message" >/dev/null
 if within 5000 b 127.0.0.48 blocked >/dev/null; then ok periodic-resync; else bad periodic-resync "B did not find 127.0.0.48" "$T/sluice.log"; fi
+
+# 9. a burst: 2000 changes written and published as a writer does, in one
+# go: both nodes take them all, and no snapshot generation is left behind
+# (rebuilds are coalesced, so the workers keep up with the retired ones)
+runtime() { ctl "$1" status 2>/dev/null | sed -n 's/.*"runtime_list_entries":\([0-9]*\).*/\1/p'; }
+before_a=$(runtime a); before_b=$(runtime b)
+for i in $(seq 0 1999); do
+	printf 'EVAL "local v = redis.call(%s, KEYS[2]) redis.call(%s, KEYS[1], ARGV[1], %s) redis.call(%s, ARGV[2], v .. %s .. ARGV[1] .. %s) return v" 2 %s sluice:{lists}:version 10.9.%d.%d/32 sluice:{lists}:changes\n' \
+		"'INCR'" "'HSET'" "'0|burst'" "'PUBLISH'" "'\\tadd\\tblock\\tip\\t'" "'\\t0|burst'" "$HASH" $((i / 256)) $((i % 256))
+done >"$T/burst.redis"
+rc <"$T/burst.redis" >/dev/null
+burst_ok() { [ "$(runtime a)" -ge $((before_a + 2000)) ] && [ "$(runtime b)" -ge $((before_b + 2000)) ]; }
+if wait_for 5 burst_ok; then ok burst-2000; else bad burst-2000 "A has $(runtime a) (was $before_a), B $(runtime b) (was $before_b)" "$T/sluice.log"; fi
+if is a 10.9.7.207 blocked && is b 10.9.0.0 blocked; then ok burst-enforced; else bad burst-enforced "A: $(result a 10.9.7.207), B: $(result b 10.9.0.0)"; fi
+if grep -q "too many generations" "$T/sluice.log"; then bad burst-generations "a generation was kept: $(grep -m1 'too many generations' "$T/sluice.log")"; else ok burst-generations; fi
 finish
