@@ -1277,6 +1277,7 @@ static void tp_free(struct dpdk_tp *tp)
 		free(tp->slots[i].mem);
 	free(tp->slots);
 	tw_fini(&tp->wheel);
+	relay_worker_fini(&tp->rw);
 	cfg_unref(tp->rw.cfg);
 	free(tp);
 }

@@ -387,6 +387,7 @@ static void worker_free(struct kt_worker *w)
 		close(w->kick_efd);
 	tw_fini(&w->wheel);
 	free(w->slots);
+	relay_worker_fini(&w->rw);
 	cfg_unref(w->rw.cfg);
 	free(w);
 }

@@ -925,6 +925,42 @@ void relay_session_backend_input(struct relay_session *s, const struct sl_rx *rx
 		relay_client_input(s->rc, rx->data, rx->len);
 }
 
+/* A backend leg's block from the worker's cache, else the heap (relay_session.h). */
+static struct relay_client *rc_take(struct relay_worker *w)
+{
+	void *b = w->rc_cache;
+
+	if (b == NULL)
+		return malloc(sizeof(struct relay_client));
+	memcpy(&w->rc_cache, b, sizeof(void *));
+	w->rc_cached--;
+	return b;
+}
+
+static void rc_give(struct relay_worker *w, struct relay_client *rc)
+{
+	if (rc == NULL)
+		return;
+	if (w->rc_cached >= RELAY_RC_CACHE_MAX) {
+		free(rc);
+		return;
+	}
+	memcpy(rc, &w->rc_cache, sizeof(void *));
+	w->rc_cache = rc;
+	w->rc_cached++;
+}
+
+void relay_worker_fini(struct relay_worker *w)
+{
+	while (w->rc_cache != NULL) {
+		void *b = w->rc_cache;
+
+		memcpy(&w->rc_cache, b, sizeof(void *));
+		free(b);
+	}
+	w->rc_cached = 0;
+}
+
 void relay_session_backend_connected(struct relay_session *s, bool ok)
 {
 	struct relay_client_params p;
@@ -936,7 +972,7 @@ void relay_session_backend_connected(struct relay_session *s, bool ok)
 		backend_failed(s, SMTP_R_BACKEND_UNAVAIL, true);
 		return;
 	}
-	if (s->rc == NULL && (s->rc = malloc(sizeof(*s->rc))) == NULL) {
+	if (s->rc == NULL && (s->rc = rc_take(s->w)) == NULL) {
 		sl_err("session=%" PRIx64 " no memory for the backend leg", s->id);
 		backend_failed(s, SMTP_R_LOCAL_ERROR, false);
 		return;
@@ -1078,7 +1114,7 @@ void relay_session_free(struct relay_session *s)
 	if (s->backend >= 0)
 		backend_pool_release(s->w->pool, s->backend);
 	s->backend = -1;
-	free(s->rc);
+	rc_give(s->w, s->rc);
 	s->rc = NULL;
 	if (s->live_pprev != NULL) {
 		*s->live_pprev = s->live_next;

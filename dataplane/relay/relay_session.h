@@ -54,7 +54,22 @@ struct relay_worker {
 	uint64_t                   now_ms;     /**< the worker's clock, updated by its loop */
 	uint64_t                   next_id;    /**< session numbering */
 	struct relay_session      *live;       /**< every started, not yet freed session (registry) */
+	void                      *rc_cache;   /**< freed backend-leg blocks, linked through their first word */
+	uint32_t                   rc_cached;  /**< how many (at most RELAY_RC_CACHE_MAX) */
 };
+
+/*
+ * A backend leg's state (relay_client, ~30 KiB) is taken at a session's first
+ * backend connect and given back at its end. Freed blocks stay on their
+ * worker, up to this many, so a steady load allocates nothing: on a DPDK lcore
+ * a free() can make glibc trim its heap, a madvise(2) on the packet path with
+ * a TLB shootdown of the other CPUs (seen in bench_dpdk_capacity with perf).
+ */
+#define RELAY_RC_CACHE_MAX 512u
+
+/* relay_worker_fini - free what the worker keeps (its backend-leg cache);
+ * after its last session. The transports call it when a worker goes. */
+void relay_worker_fini(struct relay_worker *w);
 
 /* Per-session facts the transport knows at accept. */
 struct relay_session_params {

@@ -347,6 +347,12 @@ void control_worker_quiescent(struct control *ctl, unsigned worker, uint64_t g)
 		atomic_store(&ctl->quiescent[worker], g);
 }
 
+/* The fake sessions keep no backend-leg cache. */
+void relay_worker_fini(struct relay_worker *w)
+{
+	(void)w;
+}
+
 /* The sessions command is tested with the real control and session. */
 void control_worker_sessions(struct control *ctl, struct relay_worker *rw, const struct ctl_msg *m)
 {

@@ -94,6 +94,7 @@ void fake_env_free(struct fake_env *e)
 	if (e->store != NULL)
 		e->store->ops->destroy(e->store);
 	pol_snapshot_free(e->lists);
+	relay_worker_fini(&e->w);
 	cfg_unref(e->cfg);
 	free(e);
 }
