@@ -3,6 +3,7 @@
  * the records through the control side's JSON and metrics (a valid exposition). */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctlsock/ctl_proto.h"
@@ -213,6 +214,42 @@ static void test_rendered(void)
 	ctl_buf_free(&b);
 }
 
+/* Every name and label value is in PROTOCOL.md's stats table, in backquotes: the names are the protocol. */
+static void test_documented(void)
+{
+	struct ctl_dp_rec r[CTL_DP_REC_MAX];
+	char path[1024], *doc, want[160];
+	unsigned n;
+	long len;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/../../control/ctlsock/PROTOCOL.md", test_data_dir());
+	f = fopen(path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	doc = calloc(1, (size_t)len + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_EQUAL(fread(doc, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	setup();
+	n = dpdk_counters_fill(&ds, &tc, true, r, CTL_DP_REC_MAX);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "`%s`", r[i].name);
+		if (strstr(doc, want) == NULL)
+			fprintf(stderr, "\n%s not in %s\n", want, path);
+		CU_ASSERT_PTR_NOT_NULL(strstr(doc, want));
+		if (r[i].label == NULL)
+			continue;
+		snprintf(want, sizeof(want), "`%s`", r[i].lvalue);
+		if (strstr(doc, want) == NULL)
+			fprintf(stderr, "\n%s (%s) not in %s\n", want, r[i].name, path);
+		CU_ASSERT_PTR_NOT_NULL(strstr(doc, want));
+	}
+	free(doc);
+}
+
 void register_tests(void)
 {
 	static const struct test_case cases[] = {
@@ -220,6 +257,7 @@ void register_tests(void)
 		{ "worker_records", test_worker },
 		{ "totals_and_no_tcp", test_totals_and_no_tcp },
 		{ "rendered_json_and_metrics", test_rendered },
+		{ "names_in_protocol_md", test_documented },
 		{ NULL, NULL },
 	};
 	test_suite("dpdk_counters", cases);
