@@ -1315,18 +1315,20 @@ static void tx_chain_setup(struct dpdk_tp *tp)
 
 	tp->zero_copy = env == NULL || strcmp(env, "1") != 0;
 	for (unsigned i = 0; i < tp->lc->nports && i < DPDK_TP_PORTS; i++) {
-		uint16_t pid = tp->lc->ports[i].port_id;
-		struct rte_eth_dev_info di;
+		const struct dpdk_port_info *pi = &tp->lc->ports[i].port->info;
 		bool chains;
 		unsigned segs = TCP_SEG_PIECES + 1;
 
 		tp->tx_segs[i] = 0;
-		if (!tp->zero_copy || rte_eth_dev_info_get(pid, &di) != 0)
+		if (!tp->zero_copy)
 			continue;
-		chains = strcmp(di.driver_name, "net_ring") == 0 || strcmp(di.driver_name, "net_af_packet") == 0;
-		if (di.tx_desc_lim.nb_seg_max != 0 && di.tx_desc_lim.nb_seg_max < segs)
-			segs = di.tx_desc_lim.nb_seg_max;
-		tp->tx_segs[i] = chains ? (uint8_t)segs : 0;
+		/* a device that enabled multi-segment TX (dpdk_port.c); net_ring
+		 * passes the mbuf itself to its peer, chains included, without
+		 * announcing the offload */
+		chains = (pi->caps & DPDK_CAP_TX_MULTI_SEG) || strcmp(pi->driver, "net_ring") == 0;
+		if (pi->tx_seg_max != 0 && pi->tx_seg_max < segs)
+			segs = pi->tx_seg_max;
+		tp->tx_segs[i] = chains && segs >= 2 ? (uint8_t)segs : 0;
 	}
 }
 
