@@ -38,7 +38,7 @@ static const struct fld ds_flds[] = {
 	DS(tx_pkts, "tx_packets", C, "Frames the TX queues accepted."),
 	DS(tx_bytes, "tx_bytes", C, "Bytes of the frames the TX queues accepted."),
 	DS(tx_drop, "tx_drops", C, "Frames built but freed: TX queue full, or left at stop."),
-	DS(rx_nonlinear, "rx_nonlinear_drops", C, "Multi-segment RX frames dropped."),
+	DS(rx_nonlinear, "rx_multiseg", C, "Multi-segment RX frames: linearised into one mbuf, or dropped when too long or out of mbufs."),
 	DS(ho_out, "handover_out", C, "Frames handed to the worker that owns their flow."),
 	DS(ho_in, "handover_in", C, "Frames other workers handed to this one."),
 	DS(ho_drop, "handover_drops", C, "Frames for another worker dropped: its hand-over ring was full."),

@@ -21,7 +21,7 @@ struct dpdk_stats {
 	uint64_t tx_pkts;        /**< frames the TX queues accepted */
 	uint64_t tx_bytes;
 	uint64_t tx_drop;        /**< frames built but freed: TX queue full, or left at stop */
-	uint64_t rx_nonlinear;   /**< multi-segment frames dropped (no scattered RX yet) */
+	uint64_t rx_nonlinear;   /**< multi-segment frames: linearised, or dropped when too long / no mbuf */
 	uint64_t tcp_unhandled;  /**< NET_RX_TCP segments freed: the TCP layer is not plugged in yet */
 	uint64_t ho_out;         /**< frames handed to the lcore that owns their flow (hand-over ring) */
 	uint64_t ho_in;          /**< frames other lcores handed to us */
