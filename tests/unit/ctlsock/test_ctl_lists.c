@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctlsock/ctl_lists.h"
+#include "policy/pol_snapshot.h"
 #include "test.h"
 #include "util/sl_clock.h"
 #include "util/sl_status.h"
@@ -378,6 +379,76 @@ static void test_million(void)
 	cfg_unref(c);
 }
 
+/* Many IPv6 prefixes of one length under one /32 (the snapshot indexes
+ * them by the bits after what they share), a few wider ones, and lookups
+ * checked against a plain scan. */
+static void test_v6_many(void)
+{
+	enum { N = 20000, P = 20000 };
+	struct ctl_lists l = { 0 };
+	struct cfg *c = cfg_defaults();
+	struct pol_snapshot *s;
+	uint8_t (*pfx)[16] = calloc(N, 16);
+	unsigned bad = 0, hits = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pfx);
+	rnd_state = 1234567u;
+	for (unsigned i = 0; i < N; i++) {
+		struct cfg_list_entry e;
+		uint32_t r = rnd();
+		memset(&e, 0, sizeof(e));
+		e.kind = CFG_LIST_IP;
+		e.prefix.addr.family = SL_AF_INET6;
+		pfx[i][0] = 0x20, pfx[i][1] = 0x01, pfx[i][2] = 0x0d, pfx[i][3] = 0xb8;
+		pfx[i][4] = (uint8_t)(r >> 24), pfx[i][5] = (uint8_t)(r >> 16), pfx[i][6] = (uint8_t)(r >> 8);
+		memcpy(e.prefix.addr.ip, pfx[i], 16);
+		e.prefix.len = 56;
+		ctl_lists_add(&l, &e, 0);
+	}
+	{
+		/* a wider one that covers some, and one elsewhere */
+		struct cfg_list_entry w = entry(CFG_LIST_IP, "2001:db8:4200::/40", false);
+		struct cfg_list_entry o = entry(CFG_LIST_IP, "2001:2::/48", false);
+		ctl_lists_add(&l, &w, 0);
+		ctl_lists_add(&l, &o, 0);
+	}
+	s = ctl_lists_build(&l, c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	for (unsigned i = 0; i < P; i++) {
+		struct sl_addr a = { .family = SL_AF_INET6 };
+		uint32_t r = rnd(), r2 = rnd();
+		bool want = false, got;
+		unsigned len = 0, wl = 0;
+		const char *reason;
+		if (i % 2 == 0) {
+			memcpy(a.ip, pfx[r % N], 16);       /* a listed /56 */
+		} else {
+			a.ip[0] = 0x20, a.ip[1] = 0x01, a.ip[2] = 0x0d, a.ip[3] = 0xb8;
+			a.ip[4] = (uint8_t)(r >> 24), a.ip[5] = (uint8_t)(r >> 16), a.ip[6] = (uint8_t)(r >> 8);
+			if (i % 7 == 1)
+				a.ip[3] = 0xb9;                 /* outside the /32 they share */
+			if (i % 11 == 1)
+				a.ip[4] = 0x42;                 /* under the /40 */
+		}
+		memcpy(a.ip + 8, &r2, 4);
+		for (unsigned k = 0; k < N && !want; k++)
+			if (memcmp(pfx[k], a.ip, 7) == 0)
+				want = true, wl = 56;
+		if (!want && a.ip[0] == 0x20 && a.ip[1] == 0x01 && a.ip[2] == 0x0d && a.ip[3] == 0xb8 && a.ip[4] == 0x42)
+			want = true, wl = 40;
+		got = pol_snapshot_lookup_ip(s, false, &a, &len, &reason);
+		if (got != want || (got && len != wl))
+			bad++;
+		hits += got;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(hits >= P / 2);
+	pol_snapshot_free(s);
+	ctl_lists_free(&l);
+	cfg_unref(c);
+	free(pfx);
+}
+
 void register_tests(void)
 {
 	static const struct test_case cases[] = {
@@ -390,6 +461,7 @@ void register_tests(void)
 		{ "mirrored: dirty, tombstones, Redis state", test_mirrored },
 		{ "expiry keeps the earliest", test_expire_cheap },
 		{ "a million IPv4 entries", test_million },
+		{ "many IPv6 prefixes, indexed", test_v6_many },
 		{ NULL, NULL },
 	};
 	test_suite("ctl_lists", cases);
