@@ -1,0 +1,133 @@
+#!/bin/bash
+# test_dpdk_hugepages.sh - sluice `transport dpdk` on real 2 MB hugepages (every other dpdk test runs with --no-huge).
+#
+# The test reserves 2 MB pages (nr_hugepages raised by what it needs, put back
+# after), mounts a private hugetlbfs, and starts sluice with EAL on it
+# (--huge-dir, --huge-unlink: no page file outlives the process) on the
+# af_packet veth end of lib_dpdk.sh's topology. It checks that the pages are
+# really in use while sluice runs, that mail is relayed byte for byte, and
+# that after SIGTERM every page is free again and no file is left in the mount.
+# The EXIT trap kills sluice and the backend, unmounts, restores the reservation
+# and removes the namespaces, whatever happens. Exit 0 PASS, 1 FAIL, 77 SKIP.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_dpdk.sh"
+need_sluice
+need_cmd swaks ethtool
+dpdk_need_root
+
+HP=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+PAGES=192            # EAL -m 256 takes 128; the rest is slack for rounding
+BK_PORT=2525
+SL_PID=
+CAP_PID=
+HP_OLD=
+HUGE_DIR=
+
+hp_free() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
+
+hp_cleanup() {
+	[ -n "$SL_PID" ] && _kill_pid "$SL_PID"
+	[ -n "$CAP_PID" ] && _kill_pid "$CAP_PID"
+	if [ -n "$HUGE_DIR" ] && mountpoint -q "$HUGE_DIR"; then
+		rm -f "$HUGE_DIR"/* 2>/dev/null
+		umount "$HUGE_DIR"
+	fi
+	[ -n "$HP_OLD" ] && echo "$HP_OLD" >"$HP" 2>/dev/null
+	dpdk_ns_cleanup
+}
+trap '_rc=$?; hp_cleanup; (exit $_rc); _cleanup' EXIT
+
+if [ ! -w "$HP" ]; then
+	echo "SKIP $TEST_NAME: no 2 MB hugepage pool in this kernel ($HP)"
+	exit 77
+fi
+HP_OLD=$(cat "$HP")
+free0=$(hp_free)
+echo $((HP_OLD + PAGES)) >"$HP"
+if [ $(( $(hp_free) - free0 )) -lt 128 ]; then
+	bad reserve "asked the kernel for $PAGES more 2 MB pages, got $(( $(hp_free) - free0 ))"
+	finish
+fi
+ok reserve
+HUGE_DIR=$T/huge
+mkdir -p "$HUGE_DIR"
+if ! mount -t hugetlbfs -o pagesize=2M nodev "$HUGE_DIR"; then
+	bad mount "mount -t hugetlbfs on $HUGE_DIR failed"
+	finish
+fi
+
+if ! dpdk_ns_setup; then
+	bad setup "namespaces or veth pair"
+	finish
+fi
+if ! dpdk_capture_backend "$T/cap" "$BK_PORT"; then
+	bad start "capture backend did not listen on $BK:$BK_PORT" "$T/cap.log"
+	finish
+fi
+
+cat >"$T/sluice.conf" <<EOF
+hostname      mx.test.example
+listen        $GW:25
+transport     dpdk
+dpdk {
+	eal   "-l 0-1 -m 256 --huge-dir=$HUGE_DIR --huge-unlink --no-pci --no-shconf --no-telemetry --file-prefix=sl_huge_$$ --vdev=net_af_packet0,iface=$IF_G,qdisc_bypass=1"
+	port  0 address $GW/24
+	mbufs 16383
+}
+max_sessions  50
+relay_domains example.net
+greet_pause   0s
+shutdown_grace 5s
+control       $T/control.sock mode 0600
+backend       cap $BK:$BK_PORT xclient off
+EOF
+free1=$(hp_free)
+ip netns exec "$NS_G" "$SLUICE" -c "$T/sluice.conf" 2>"$T/sluice.log" &
+SL_PID=$!
+track_pid "$SL_PID"
+if ! dpdk_wait_greet "$SL_PID"; then
+	bad start "sluice on hugepages did not greet on $GW:25" "$T/sluice.log"
+	finish
+fi
+ok start
+used=$((free1 - $(hp_free)))
+if grep -q -- '--no-huge' "$T/sluice.log" || [ "$used" -lt 16 ]; then
+	bad hugepages-used "sluice runs, but only $used hugepages are taken" "$T/sluice.log"
+else
+	log "sluice holds $used 2 MB pages"
+	ok hugepages-used
+fi
+
+n=0
+for size in 1024 1048576; do
+	c=deliver-$size
+	make_body "$T/b$size" "$size"
+	if ! dpdk_swaks "$T/sw.$c" --data @"$T/b$size.send"; then
+		bad "$c" "swaks failed: $(first_error "$T/sw.$c")" "$T/sw.$c" "$T/sluice.log"
+		continue
+	fi
+	n=$((n + 1))
+	if ! wait_for 15 capture_has cap "$n"; then
+		bad "$c" "sluice said 250 but the backend has $(capture_count cap) of $n messages" "$T/sw.$c"
+		n=$(capture_count cap)
+	elif ! why=$(same_content "$T/b$size" "$T/cap/msg-$n.eml"); then
+		bad "$c" "$why"
+	else
+		ok "$c"
+	fi
+done
+
+kill -TERM "$SL_PID"
+if wait_exit "$SL_PID" 20 && [ "$WAIT_RC" -eq 0 ]; then
+	ok sigterm
+	SL_PID=
+else
+	bad sigterm "exit status $WAIT_RC" "$T/sluice.log"
+fi
+left=$(find "$HUGE_DIR" -mindepth 1 | wc -l)
+if [ -z "$SL_PID" ] && [ "$(hp_free)" -eq "$free1" ] && [ "$left" -eq 0 ]; then
+	ok pages-returned
+else
+	bad pages-returned "after exit: $(hp_free) pages free (before start $free1), $left files in the mount"
+fi
+finish
