@@ -12,6 +12,9 @@
 # Then a second sluice on the same veth with two worker lcores and af_packet
 # qpairs=2: the kernel's fan-out hash, not ours, picks each frame's queue, so
 # the hand-over ring between the lcores is what keeps every session on one.
+# After the deliveries of each of those two, sluicectl stats and metrics must show
+# every worker's dataplane counters (packets, TCP, cycles, established client legs
+# of sessions held open) and the metrics must be a valid exposition (prom_lint).
 # Last, a third sluice on the same veth through net_af_xdp, where it starts.
 # Everything is removed in the EXIT trap, whatever happens. Exit 0 PASS, 1 FAIL, 77 SKIP.
 source "$(dirname "$0")/lib.sh"
@@ -28,6 +31,7 @@ BK=198.18.0.3
 BK_PORT=2525
 SL_PID=
 CAP_PID=
+HOLD_PID=
 
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP $TEST_NAME: needs root (namespaces, af_packet)"
@@ -39,6 +43,7 @@ fi
 ns_cleanup() {
 	[ -n "$SL_PID" ] && _kill_pid "$SL_PID"
 	[ -n "$CAP_PID" ] && _kill_pid "$CAP_PID"
+	[ -n "$HOLD_PID" ] && _kill_pid "$HOLD_PID"
 	ip netns del "$NS_C" 2>/dev/null   # deleting a namespace deletes its veth end, and so the pair
 	ip netns del "$NS_G" 2>/dev/null
 	ip link del "$IF_C" 2>/dev/null
@@ -54,6 +59,108 @@ dsw() {
 	ip netns exec "$NS_C" timeout 120 swaks --server "$GW:25" --helo client.test.example \
 		--from a@b.example --to user@example.net --timeout 60 --suppress-data "$@" >"$out" 2>&1
 }
+
+# hold N sessions at their greeting (established client legs) until FLAG exists (bounded: 60 s); OUT says "held N"
+hold_sessions() {
+	local n=$1 flag=$2 out=$3
+	ip netns exec "$NS_C" timeout 90 "$PY" - "$GW" "$n" "$flag" >"$out" 2>&1 <<'PY' &
+import os, socket, sys, time
+gw, n, flag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+held = []
+for i in range(n):
+    s = socket.create_connection((gw, 25), timeout=10)
+    assert s.recv(512).startswith(b"220")
+    held.append(s)
+print("held", len(held), flush=True)
+for _ in range(600):
+    if os.path.exists(flag):
+        break
+    time.sleep(0.1)
+for s in held:
+    s.sendall(b"QUIT\r\n")
+    s.close()
+PY
+	HOLD_PID=$!
+	track_pid "$HOLD_PID"
+	wait_for 20 grep -q "^held $n" "$out"
+}
+
+# dp_check CASE SOCKET NWORKERS MIN_ESTABLISHED: after the deliveries, sluicectl --json stats has each
+# worker's dataplane counters (and its session counters), the metrics have sluice_dataplane_* for every
+# worker and are a valid exposition (prom_lint), and the table of sluicectl stats shows them.
+dp_check() {
+	local c=$1 sock=$2 nw=$3 est=$4 why
+	timeout 10 "$SLCTL" -s "$sock" --json stats >"$T/$c.json" 2>&1
+	timeout 10 "$SLCTL" -s "$sock" metrics >"$T/$c.prom" 2>&1
+	timeout 10 "$SLCTL" -s "$sock" stats >"$T/$c.txt" 2>&1
+	if ! why=$("$PY" - "$T/$c.json" "$T/$c.prom" "$nw" "$est" <<'PY'
+import json, re, sys
+st, prom = json.load(open(sys.argv[1])), open(sys.argv[2]).read()
+nw, est = int(sys.argv[3]), int(sys.argv[4])
+def die(m):
+    print(m)
+    sys.exit(1)
+t = st.get("totals") or die("no totals")
+tdp = t.get("dataplane") or die("no totals.dataplane")
+ws = st.get("workers", [])
+if len(ws) != nw:
+    die("%d workers, want %d" % (len(ws), nw))
+sum_rx = sum_est = sum_acc = 0
+for w in ws:
+    i = w.get("worker")
+    dp = w.get("dataplane") or die("worker %s: no dataplane object" % i)
+    if "accepted" not in w:
+        die("worker %s: no session counters (accepted)" % i)
+    if dp.get("rx_packets", 0) <= 0 or dp.get("tx_packets", 0) <= 0:
+        die("worker %s: rx_packets %s tx_packets %s" % (i, dp.get("rx_packets"), dp.get("tx_packets")))
+    for k in ("tcp_retransmits", "tcp_fast_retransmits", "tcp_syncookies_sent", "tcp_syncookies_accepted",
+              "checksum_errors", "busy_percent", "lcore_id"):
+        if not isinstance(dp.get(k), int):
+            die("worker %s: no %s" % (i, k))
+    if dp.get("busy_cycles", 0) <= 0 or dp.get("idle_cycles", 0) <= 0:
+        die("worker %s: busy_cycles %s idle_cycles %s" % (i, dp.get("busy_cycles"), dp.get("idle_cycles")))
+    for fam, key in (("net_drops", "tcp_csum"), ("tcp_drops", "no_conn"), ("tcp_connections", "established")):
+        if not isinstance(dp.get(fam), dict) or not isinstance(dp[fam].get(key), int):
+            die("worker %s: no %s.%s" % (i, fam, key))
+    m = re.search(r'^sluice_dataplane_rx_packets_total\{worker="%s"\} (\d+)$' % i, prom, re.M)
+    if not m or int(m.group(1)) <= 0:
+        die('metrics: sluice_dataplane_rx_packets_total{worker="%s"}: %s' % (i, m and m.group(1)))
+    if not re.search(r'^sluice_dataplane_tcp_connections\{worker="%s",state="established"\} \d+$' % i, prom, re.M):
+        die('metrics: no sluice_dataplane_tcp_connections{worker="%s",state="established"}' % i)
+    sum_rx += dp["rx_packets"]
+    sum_est += dp["tcp_connections"]["established"]
+    sum_acc += w["accepted"]
+# totals are read before the workers in one reply: the workers' sum can only be as large or larger
+if tdp.get("rx_packets", 0) <= 0 or sum_rx < tdp["rx_packets"]:
+    die("totals rx_packets %s, workers' sum %d" % (tdp.get("rx_packets"), sum_rx))
+if sum_acc < t.get("accepted", 0):
+    die("workers accepted %d in all, totals %s" % (sum_acc, t.get("accepted")))
+e = tdp["tcp_connections"]["established"]
+if e < est or sum_est < est:
+    die("established: totals %d, workers %d, want at least %d (the held sessions)" % (e, sum_est, est))
+print("rx_packets %d, established %d, retransmits %d, busy %d%%" %
+      (tdp["rx_packets"], e, tdp["tcp_retransmits"], tdp["busy_percent"]))
+PY
+	); then
+		bad "$c" "$why" "$T/$c.json"
+	elif [ ! -x "$PROM_LINT" ]; then
+		bad "$c" "prom_lint not built ($PROM_LINT): the exposition is not checked"
+	elif ! "$PROM_LINT" <"$T/$c.prom" >"$T/$c.lint" 2>&1; then
+		bad "$c" "metrics are not a valid exposition: $(cat "$T/$c.lint")" "$T/$c.prom"
+	elif ! grep -q '^dataplane:' "$T/$c.txt" || ! grep -q '^total ' "$T/$c.txt"; then
+		bad "$c" "sluicectl stats prints no dataplane table" "$T/$c.txt"
+	else
+		log "$c: $why"
+		ok "$c"
+	fi
+}
+
+# established client legs in the totals, from sluicectl --json stats
+dp_established() {
+	timeout 10 "$SLCTL" -s "$1" --json stats 2>/dev/null | "$PY" -c \
+		'import json,sys; print(json.load(sys.stdin)["totals"]["dataplane"]["tcp_connections"]["established"])' 2>/dev/null
+}
+dp_none_established() { [ "$(dp_established "$1")" = 0 ]; }
 
 set -e
 ip netns add "$NS_C"
@@ -202,12 +309,25 @@ deliver 65536 pipeline-64k --pipeline
 
 # sluicectl stats reads the dpdk transport's counters (the control socket is a unix socket: no namespace needed)
 SLCTL=${SLCTL:-$(dirname "$SLUICE")/../control/sluicectl}
+PROM_LINT=${PROM_LINT:-$(dirname "$SLUICE")/../tests/unit/ctlsock/prom_lint}
 if [ -x "$SLCTL" ]; then
 	timeout 10 "$SLCTL" -s "$T/control.sock" --json stats >"$T/stats.json" 2>&1
 	acc=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("totals", {}).get("accepted", -1))' \
 		"$T/stats.json" 2>/dev/null)
 	if [ "${acc:--1}" -ge 14 ] 2>/dev/null; then ok sluicectl-stats
 	else bad sluicectl-stats "total accepted '${acc:-}' after 14 sessions" "$T/stats.json"; fi
+	# the dataplane's counters, with two client legs held open: at least two established
+	if hold_sessions 2 "$T/hold1.flag" "$T/hold1.out"; then
+		dp_check dataplane-stats "$T/control.sock" 1 2
+	else
+		bad dataplane-stats "could not hold 2 sessions" "$T/hold1.out"
+	fi
+	touch "$T/hold1.flag"
+	wait "$HOLD_PID" 2>/dev/null
+	HOLD_PID=
+	# and none once they are gone (a health check's leg lives a few ms: waited out)
+	if wait_for 10 dp_none_established "$T/control.sock"; then ok dataplane-established-0
+	else bad dataplane-established-0 "established '$(dp_established "$T/control.sock")' after the held sessions left"; fi
 else
 	log "sluicectl not built: stats case not run"
 fi
@@ -432,6 +552,17 @@ if [ -x "$SLCTL" ]; then
 		"$T/stats2.json" 2>/dev/null)
 	if [ "${acc:--1}" -ge 202 ] 2>/dev/null; then ok two-workers-stats
 	else bad two-workers-stats "total accepted '${acc:-}' after 202 sessions" "$T/stats2.json"; fi
+	# both workers carried sessions: each has its dataplane counters and samples in the metrics
+	if hold_sessions 4 "$T/hold2.flag" "$T/hold2.out"; then
+		dp_check two-workers-dataplane "$T/control2.sock" 2 4
+	else
+		bad two-workers-dataplane "could not hold 4 sessions" "$T/hold2.out"
+	fi
+	touch "$T/hold2.flag"
+	wait "$HOLD_PID" 2>/dev/null
+	HOLD_PID=
+	if wait_for 10 dp_none_established "$T/control2.sock"; then ok two-workers-established-0
+	else bad two-workers-established-0 "established '$(dp_established "$T/control2.sock")' after the held sessions left"; fi
 fi
 
 kill -TERM "$SL_PID"
