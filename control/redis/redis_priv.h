@@ -64,6 +64,7 @@ void redis_conn_fini(struct redis_conn *rc);
 enum redis_script_id {
 	REDIS_SCRIPT_DECIDE = 0,
 	REDIS_SCRIPT_REFRESH,
+	REDIS_SCRIPT_REFUND,     /**< undo one slot's charge of a decision refused on another */
 	REDIS_SCRIPT_STORE_COUNT,
 	REDIS_SCRIPT_LISTS_SET = REDIS_SCRIPT_STORE_COUNT,
 	REDIS_SCRIPT_LISTS_DEL,

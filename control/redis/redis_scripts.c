@@ -6,7 +6,8 @@
 #include "redis/redis_priv.h"
 
 /*
- * decide: one decision, every rule of its stage at once.
+ * decide: one decision, every rule of its stage at once, or of one hash tag
+ * of its stage when the stage's keys span slots (redis_store.c splits it).
  *
  *   KEYS[i]            the counter of rule i (see the key schema in redis_store.c)
  *   ARGV[1]            the lease member for concurrency rules ("<node>:<seq>")
@@ -81,6 +82,43 @@ static const char refresh_lua[] =
 	"local ms = math.floor(lease / 1000) + 1\n"
 	"if redis.call('PTTL', KEYS[1]) < ms then redis.call('PEXPIRE', KEYS[1], ms) end\n"
 	"return #ARGV - 1\n";
+
+/*
+ * refund: take back what decide charged on one slot, when another slot of
+ * the same decision refused it (or it was answered by its fail mode as a
+ * refusal before this reply came). See "a decision across slots" in
+ * redis_store.c.
+ *
+ *   KEYS[i]            the counters decide charged (one hash tag)
+ *   ARGV[1]            the lease member decide added
+ *   ARGV[2i], ARGV[2i+1] rule i: "r", increment_us  or  "c", "0"
+ *
+ * A TAT goes back by the increment, never below now: GCRA charges add up,
+ * so charges others made meanwhile stay, and a refund can never leave more
+ * room than an empty key (a TAT at or before now is an empty key: deleted).
+ * A lease is removed by its member. Returns the number of keys.
+ */
+static const char refund_lua[] =
+	"if redis.replicate_commands then pcall(redis.replicate_commands) end\n"
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+	"for i = 1, #KEYS do\n"
+	"  if ARGV[2*i] == 'r' then\n"
+	"    local tat = tonumber(redis.call('GET', KEYS[i]) or '')\n"
+	"    if tat then\n"
+	"      local nt = tat - tonumber(ARGV[2*i+1])\n"
+	"      if nt <= now then\n"
+	"        redis.call('DEL', KEYS[i])\n"
+	"      else\n"
+	"        local ms = math.floor((nt - now) / 1000) + 1\n"
+	"        redis.call('SET', KEYS[i], string.format('%.0f', nt), 'PX', ms)\n"
+	"      end\n"
+	"    end\n"
+	"  else\n"
+	"    redis.call('ZREM', KEYS[i], ARGV[1])\n"
+	"  end\n"
+	"end\n"
+	"return #KEYS\n";
 
 /*
  * The lists mirror (redis_lists.c; key schema there and in README):
@@ -179,6 +217,7 @@ static const char lists_begin_lua[] =
 static struct redis_script scripts[REDIS_SCRIPT_COUNT] = {
 	[REDIS_SCRIPT_DECIDE] = { "decide", decide_lua, "" },
 	[REDIS_SCRIPT_REFRESH] = { "refresh", refresh_lua, "" },
+	[REDIS_SCRIPT_REFUND] = { "refund", refund_lua, "" },
 	[REDIS_SCRIPT_LISTS_SET] = { "lists_set", lists_set_lua, "" },
 	[REDIS_SCRIPT_LISTS_DEL] = { "lists_del", lists_del_lua, "" },
 	[REDIS_SCRIPT_LISTS_BEGIN] = { "lists_begin", lists_begin_lua, "" },

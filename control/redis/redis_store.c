@@ -34,11 +34,29 @@
  * node with the same rule shares the same key.
  *
  * The hash tag {<key>:<value>} puts every counter of one key value in one
- * Redis Cluster slot: a decision whose rules all key on the same value (all
- * per-IP, all per-sender) touches one slot. A stage that mixes key types
- * (ip and sender rules at MAIL) spans slots, which a single Redis or
- * Sentinel accepts in one atomic script; Redis Cluster would refuse it
- * (CROSSSLOT) and would need the decision split per slot.
+ * Redis Cluster slot, and every command this store sends names keys of one
+ * tag only, so Redis Cluster never answers CROSSSLOT:
+ *
+ * - a decision whose rules all key on one value (all per-IP) is one decide
+ *   script, atomic, check all then charge all;
+ * - a stage that mixes key types (ip, sender and sender_domain rules at
+ *   MAIL) is split by hash tag: one decide per tag, "check this tag's rules
+ *   and charge them if all conform", all sent in the same loop turn. When
+ *   every group charged, the decision passes. When one refused, the groups
+ *   that charged get a refund script (a TAT moved back by its increment,
+ *   never below now; the lease member removed), and the verdict is the
+ *   first refusing rule in config order, as one script would have said.
+ *   The embedded store's rule holds: a refused decision charges nothing,
+ *   once the refunds ran. Between a group's charge and its refund (about
+ *   one round trip) another decision on that key sees the charge: it may be
+ *   refused when it would have passed, never let through when it should
+ *   not. A refund lost with the connection leaves its charge to drain (at
+ *   most the rule's burst time) and its lease to run out (never refreshed).
+ * - a group that errs or times out is unknown: its rules take their fail
+ *   mode (a fail-closed one refuses with 451 4.7.0) while the groups that
+ *   answered count as they said; whatever the verdict is a refusal, the
+ *   groups that charged, in time or late, are refunded;
+ * - END releases and lease refreshes name one lease key per command.
  *
  * Lease members are "<node>:<seq>": node is 64 random bits drawn when the
  * store starts, seq counts its leases. A lease is scored by its expiry in
@@ -53,6 +71,9 @@
 
 enum req_kind { REQ_DECIDE = 0, REQ_INTERNAL };
 
+/* What one hash tag's decide script said. */
+enum grp_state { GRP_WAIT = 0, GRP_CHARGED, GRP_OVER, GRP_FAILED };
+
 /* The rules of one config generation; a request in flight keeps its own. */
 struct redis_rules {
 	unsigned refs;
@@ -61,25 +82,43 @@ struct redis_rules {
 	char (*suffix)[96];      /**< the "<kind>:<params>[#n]" part of each rule's keys */
 };
 
-struct redis_req {
-	struct redis_store *st;
-	struct redis_req *prev, *next;  /**< in st's timeout FIFO (decisions only) */
-	enum req_kind kind;
+/*
+ * One decision: the rules of its stage that apply, in config order, each in
+ * the group of its key's hash tag (one Redis Cluster slot), and what each
+ * group's script said. Freed when answered and every group's reply is in
+ * (refs: one per request in hiredis, one for send_decision while it sends).
+ */
+struct redis_dec {
+	unsigned refs;
 	bool     answered;
-	bool     retried;
-	bool     in_fifo;
-	uint64_t deadline;
-	uint64_t sent;
+	bool     accepted;       /**< the verdict given: late charges are kept (leases given back) or refunded */
 	uint64_t token;
 	pol_done_fn done;
 	void    *arg;
 	uint64_t lease_seq;
 	struct redis_rules *rules;
-	unsigned nidx;
-	uint16_t *idx;           /**< rules of the decision, in the order of KEYS */
+	struct pol_query q;      /**< to name the keys again: leases, refunds */
+	unsigned nidx, ngroups, pending;
+	uint16_t idx[RULES_MAX];  /**< rule of each position, config order */
+	uint8_t  grp[RULES_MAX];  /**< group of each position */
+	uint64_t inc[RULES_MAX];  /**< GCRA increment charged (us), for a refund */
+	uint8_t  state[RULES_MAX];/**< per group: enum grp_state */
+	uint8_t  over[RULES_MAX]; /**< per group, GRP_OVER: the position that refused */
+};
+
+struct redis_req {
+	struct redis_store *st;
+	struct redis_req *prev, *next;  /**< in st's timeout FIFO (decisions only) */
+	enum req_kind kind;
+	bool     retried;
+	bool     in_fifo;
+	uint64_t deadline;
+	uint64_t sent;
+	struct redis_dec *dec;   /**< REQ_DECIDE: its decision, and which group */
+	unsigned group;
+	unsigned script;         /**< REQ_INTERNAL: 1 + the script a SCRIPT LOAD loads, else 0 */
 	char    *cmd;            /**< formatted, for the NOSCRIPT retry */
 	int      cmdlen;
-	struct pol_query q;      /**< to name the lease keys when the reply comes */
 };
 
 /* One concurrency key on which this node holds leases. */
@@ -113,7 +152,8 @@ struct redis_store {
 	uint64_t errors;         /**< error replies to decisions */
 	struct lease_key *leases[LEASE_BUCKETS];
 	struct redis_store_stats stats;
-	/* scratch for building commands: decide() allocates only its request */
+	/* scratch for building commands: decide() allocates only its decision
+	 * and a request per group; refunds reuse it from reply callbacks */
 	const char *argv[ARGV_SCRATCH];
 	size_t argvlen[ARGV_SCRATCH];
 	char keys[RULES_MAX][KEY_BUF];
@@ -285,11 +325,18 @@ static void fifo_unlink(struct redis_store *st, struct redis_req *rq)
 	rq->in_fifo = false;
 }
 
+static void dec_unref(struct redis_dec *d)
+{
+	if (d == NULL || --d->refs > 0)
+		return;
+	rules_unref(d->rules);
+	free(d);
+}
+
 static void req_free(struct redis_req *rq)
 {
 	fifo_unlink(rq->st, rq);
-	rules_unref(rq->rules);
-	free(rq->idx);
+	dec_unref(rq->dec);
 	if (rq->cmd != NULL)
 		redisFreeCommand(rq->cmd);
 	free(rq);
@@ -334,7 +381,7 @@ static void load_scripts(struct redis_store *st)
 		st->argvlen[1] = 4;
 		st->argv[2] = s->body;
 		st->argvlen[2] = strlen(s->body);
-		rq->lease_seq = i + 1; /* marks a SCRIPT LOAD and which one */
+		rq->script = i + 1; /* marks a SCRIPT LOAD and which one */
 		if (!send_argv(st, rq, 3, false))
 			req_free(rq);
 	}
@@ -373,43 +420,50 @@ static void fail_verdict(const struct redis_rules *rs, const uint16_t *idx, unsi
 	pol_verdict_accept(v);
 }
 
-static void answer(struct redis_req *rq, const struct pol_verdict *v)
+/* The verdict from what the groups said, in config order: the first rule
+ * that is over, or that fails closed in a group with no answer (an error, a
+ * timeout, Redis down), decides; else accept. With one group all unknown
+ * this is fail_verdict(); with every group answered, what one script over
+ * all the rules would have said. */
+static bool dec_verdict(const struct redis_dec *d, struct pol_verdict *v, bool *over)
 {
-	if (rq->answered)
-		return;
-	rq->answered = true;
-	if (rq->done != NULL)
-		rq->done(rq->arg, rq->token, v);
+	for (unsigned p = 0; p < d->nidx; p++) {
+		const struct pol_limit *r = &d->rules->rules[d->idx[p]];
+		unsigned g = d->grp[p];
+
+		if (d->state[g] == GRP_OVER && d->over[g] == p) {
+			pol_limit_over(r, v);
+			*over = true;
+			return false;
+		}
+		if ((d->state[g] == GRP_WAIT || d->state[g] == GRP_FAILED) && r->cfg.fail_closed) {
+			pol_limit_unreachable(r, v);
+			return false;
+		}
+	}
+	pol_verdict_accept(v);
+	return true;
 }
 
-static void answer_failed(struct redis_req *rq)
-{
-	struct pol_verdict v;
-
-	if (rq->answered)
-		return;
-	rq->st->stats.failed++;
-	fail_verdict(rq->rules, rq->idx, rq->nidx, &v);
-	answer(rq, &v);
-}
-
-/* The script charged every rule: note the leases it took (or give them back
- * when the session was already refused by the fail mode). */
-static void leases_taken(struct redis_store *st, struct redis_req *rq, bool keep)
+/* The script charged group g of d: note the leases it took, or give them
+ * back when the decision was already answered by its fail mode. A session
+ * refused then sends no END, and one let through may have ended already,
+ * its END finding no lease: kept, the lease would be refreshed for ever. */
+static void leases_taken(struct redis_store *st, struct redis_dec *d, unsigned g, bool keep)
 {
 	char key[KEY_BUF];
 
-	for (unsigned i = 0; i < rq->nidx; i++) {
-		const struct pol_limit *r = &rq->rules->rules[rq->idx[i]];
+	for (unsigned p = 0; p < d->nidx; p++) {
+		const struct pol_limit *r = &d->rules->rules[d->idx[p]];
 		struct lease_key *lk;
 		int n;
 
-		if (r->cfg.kind != CFG_LIMIT_CONCURRENCY)
+		if (d->grp[p] != g || r->cfg.kind != CFG_LIMIT_CONCURRENCY)
 			continue;
-		if ((n = rule_key(st, rq->rules, rq->idx[i], &rq->q, key, sizeof(key))) < 0)
+		if ((n = rule_key(st, d->rules, d->idx[p], &d->q, key, sizeof(key))) < 0)
 			continue;
 		if (!keep) {
-			send_zrem(st, key, (size_t)n, rq->lease_seq);
+			send_zrem(st, key, (size_t)n, d->lease_seq);
 			continue;
 		}
 		lk = lease_find(st, key, (size_t)n, true);
@@ -423,41 +477,138 @@ static void leases_taken(struct redis_store *st, struct redis_req *rq, bool keep
 			lk->seq = s;
 			lk->cap = cap;
 		}
-		lk->seq[lk->n++] = rq->lease_seq;
+		lk->seq[lk->n++] = d->lease_seq;
 		st->stats.leases++;
 	}
 }
 
-static void decide_reply(struct redis_store *st, struct redis_req *rq, redisReply *reply)
+/* Undo group g's charge: the decision was refused (by another group, or by
+ * a fail-closed rule whose group got no answer). Fire and forget, like a
+ * release: lost with the connection, the charge drains by itself. Uses the
+ * store's scratch: called from replies and timeouts, never while
+ * send_decision builds a command. */
+static void send_refund(struct redis_store *st, struct redis_dec *d, unsigned g)
+{
+	char member[48], nkeys[12];
+	unsigned p, n = 0;
+	int argc;
+	struct redis_req *rq;
+
+	if (!can_send(st) || (rq = req_new(st, REQ_INTERNAL)) == NULL)
+		return;
+	for (p = 0; p < d->nidx; p++) {
+		int k;
+
+		if (d->grp[p] != g)
+			continue;
+		if ((k = rule_key(st, d->rules, d->idx[p], &d->q, st->keys[n], sizeof(st->keys[n]))) < 0)
+			continue; /* cannot be: decide named it the same way */
+		st->argv[3 + n] = st->keys[n];
+		st->argvlen[3 + n] = (size_t)k;
+		if (d->rules->rules[d->idx[p]].cfg.kind == CFG_LIMIT_CONCURRENCY)
+			snprintf(st->params[n][0], sizeof(st->params[n][0]), "c");
+		else
+			snprintf(st->params[n][0], sizeof(st->params[n][0]), "r");
+		snprintf(st->params[n][1], sizeof(st->params[n][1]), "%" PRIu64, d->inc[p]);
+		n++;
+	}
+	st->argv[0] = "EVALSHA";
+	st->argvlen[0] = 7;
+	st->argv[1] = redis_script(REDIS_SCRIPT_REFUND)->sha;
+	st->argvlen[1] = 40;
+	snprintf(nkeys, sizeof(nkeys), "%u", n);
+	st->argv[2] = nkeys;
+	st->argvlen[2] = strlen(nkeys);
+	argc = 3 + (int)n;
+	st->argv[argc] = member;
+	st->argvlen[argc++] = (size_t)member_name(st, d->lease_seq, member, sizeof(member));
+	for (p = 0; p < n; p++) {
+		st->argv[argc] = st->params[p][0];
+		st->argvlen[argc++] = 1;
+		st->argv[argc] = st->params[p][1];
+		st->argvlen[argc++] = strlen(st->params[p][1]);
+	}
+	if (n == 0 || !send_argv(st, rq, argc, true)) /* kept: NOSCRIPT retries it */
+		req_free(rq);
+}
+
+/* Answer d from what its groups said so far (all of them, or a timeout).
+ * A pass keeps the charges and notes the leases; a refusal refunds every
+ * group that charged (those that charge later are refunded when their
+ * reply comes). */
+static void dec_answer(struct redis_store *st, struct redis_dec *d)
 {
 	struct pol_verdict v;
+	bool over = false, unknown = false;
+	unsigned g;
 
-	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER || reply->integer < 0 ||
-	    reply->integer > (long long)rq->nidx) {
-		/* e.g. WRONGTYPE on a key someone else wrote: log 1, 2, 4, 8... times */
-		if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
-			st->errors++;
-			if ((st->errors & (st->errors - 1)) == 0)
-				sl_warn("redis: decision failed (%" PRIu64 " so far): %s", st->errors,
-					reply->str);
-		}
-		answer_failed(rq);
+	if (d->answered)
 		return;
-	}
-	if (reply->integer == 0) {
-		/* Charged. Too late (answered by the fail mode): give the leases
-		 * back at once. A session refused then sends no END, and one let
-		 * through may have ended already, its END finding no lease: kept,
-		 * the lease would be refreshed for ever. */
-		leases_taken(st, rq, !rq->answered);
-		pol_verdict_accept(&v);
-		answer(rq, &v);
-		return;
-	}
-	if (!rq->answered)
+	d->answered = true;
+	for (g = 0; g < d->ngroups; g++)
+		unknown = unknown || d->state[g] == GRP_WAIT || d->state[g] == GRP_FAILED;
+	d->accepted = dec_verdict(d, &v, &over);
+	if (over)
 		st->stats.over++;
-	pol_limit_over(&rq->rules->rules[rq->idx[reply->integer - 1]], &v);
-	answer(rq, &v);
+	else if (unknown)
+		st->stats.failed++;
+	for (g = 0; g < d->ngroups; g++) {
+		if (d->state[g] != GRP_CHARGED)
+			continue;
+		if (d->accepted)
+			leases_taken(st, d, g, true);
+		else
+			send_refund(st, d, g);
+	}
+	if (d->done != NULL)
+		d->done(d->arg, d->token, &v);
+}
+
+/* One group's decide reply: 0 charged, i > 0 its i-th key is over (nothing
+ * charged), anything else (an error, NULL when the connection went) is no
+ * answer. The last reply answers the decision; a late one (after the
+ * timeout answered it) is kept or refunded by the verdict given. */
+static void group_reply(struct redis_store *st, struct redis_req *rq, redisReply *reply)
+{
+	struct redis_dec *d = rq->dec;
+	unsigned g = rq->group, p, nk = 0;
+	enum grp_state state = GRP_FAILED;
+
+	for (p = 0; p < d->nidx; p++)
+		nk += d->grp[p] == g;
+	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
+		state = GRP_CHARGED;
+	} else if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0 &&
+		   reply->integer <= (long long)nk) {
+		long long i = reply->integer;
+
+		state = GRP_OVER;
+		for (p = 0; p < d->nidx; p++)
+			if (d->grp[p] == g && --i == 0)
+				break;
+		d->over[g] = (uint8_t)p;
+	} else if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+		/* e.g. WRONGTYPE on a key someone else wrote, CROSSSLOT or MOVED
+		 * from a cluster: log 1, 2, 4, 8... times */
+		st->errors++;
+		if ((st->errors & (st->errors - 1)) == 0)
+			sl_warn("redis: decision failed (%" PRIu64 " so far): %s", st->errors, reply->str);
+	}
+	if (d->state[g] != GRP_WAIT)
+		return;
+	d->state[g] = (uint8_t)state;
+	d->pending--;
+	if (!d->answered) {
+		if (d->pending == 0)
+			dec_answer(st, d);
+		return;
+	}
+	if (state == GRP_CHARGED) {
+		if (d->accepted)
+			leases_taken(st, d, g, false);
+		else
+			send_refund(st, d, g);
+	}
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *priv)
@@ -481,12 +632,12 @@ static void on_reply(redisAsyncContext *ac, void *r, void *priv)
 			return;
 	}
 	if (rq->kind == REQ_INTERNAL) {
-		if (rq->lease_seq >= 1 && rq->lease_seq <= REDIS_SCRIPT_STORE_COUNT) {
+		if (rq->script >= 1 && rq->script <= REDIS_SCRIPT_STORE_COUNT) {
 			/* a SCRIPT LOAD */
 			if (reply != NULL && reply->type == REDIS_REPLY_STRING &&
-			    strcmp(reply->str, redis_script((enum redis_script_id)(rq->lease_seq - 1))->sha) != 0)
+			    strcmp(reply->str, redis_script((enum redis_script_id)(rq->script - 1))->sha) != 0)
 				sl_err("redis: script sha mismatch: %s", reply->str);
-			if (rq->lease_seq == REDIS_SCRIPT_STORE_COUNT) {
+			if (rq->script == REDIS_SCRIPT_STORE_COUNT) {
 				st->reloading = false;
 				if (reply != NULL && reply->type != REDIS_REPLY_ERROR && st->conn.ac == ac &&
 				    st->conn.state == REDIS_CONNECTING) {
@@ -505,7 +656,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *priv)
 		req_free(rq);
 		return;
 	}
-	decide_reply(st, rq, reply);
+	group_reply(st, rq, reply);
 	req_free(rq);
 }
 
@@ -524,7 +675,7 @@ static void arm_timeout(struct redis_store *st)
 	struct redis_req *rq;
 	uint64_t at = UINT64_MAX;
 
-	for (rq = st->head; rq != NULL && rq->answered; rq = rq->next)
+	for (rq = st->head; rq != NULL && rq->dec->answered; rq = rq->next)
 		;
 	if (rq != NULL)
 		at = rq->deadline;
@@ -543,12 +694,13 @@ static void on_timeout(struct tw_timer *t)
 	struct redis_req *rq;
 
 	for (rq = st->head; rq != NULL; rq = rq->next) {
-		if (rq->answered)
+		if (rq->dec->answered)
 			continue;
 		if (rq->deadline > now)
 			break;
+		/* the groups still out are unknown: their rules' fail mode */
 		st->stats.timeouts++;
-		answer_failed(rq);
+		dec_answer(st, rq->dec);
 	}
 	/* replies come in order: if the oldest has waited this long and nothing
 	 * came back meanwhile, Redis is hung or the path is dead */
@@ -562,61 +714,48 @@ static void on_timeout(struct tw_timer *t)
 
 /* ---- the store */
 
-static void send_decision(struct redis_store *st, const struct pol_query *q, uint64_t token,
-			  pol_done_fn done, void *arg)
+/* Redis Cluster's hash tag of a key: what is between the first '{' and the
+ * first '}' after it, when not empty; else the whole key. Keys with the
+ * same tag are in one slot. */
+static void key_tag(const char *key, size_t len, const char **tag, size_t *tlen)
 {
-	struct redis_rules *rs = st->rules;
-	struct redis_req *rq = NULL;
-	struct pol_verdict v;
-	char (*keys)[KEY_BUF] = st->keys;
-	char (*params)[2][24] = st->params;
+	const char *o = memchr(key, '{', len), *c;
+
+	*tag = key;
+	*tlen = len;
+	if (o == NULL || (c = memchr(o + 1, '}', len - (size_t)(o + 1 - key))) == NULL || c == o + 1)
+		return;
+	*tag = o + 1;
+	*tlen = (size_t)(c - o - 1);
+}
+
+/* One group's decide: EVALSHA sha n k1..kn member t1 a1 b1 ... with the
+ * keys st->keys holds for d's positions. */
+static bool send_group(struct redis_store *st, struct redis_dec *d, unsigned g,
+		       const int *klen, struct redis_req *rq)
+{
 	char member[48], nkeys[12];
-	unsigned i, n = 0;
-	int argc = 0;
-	uint64_t now = sl_evloop_now(st->conn.loop);
+	unsigned p, n = 0;
+	int argc;
 
-	rq = req_new(st, REQ_DECIDE);
-	if (rq == NULL || (rq->idx = calloc(rs->n ? rs->n : 1, sizeof(*rq->idx))) == NULL)
-		goto fail_nomem;
-	rq->rules = rs;
-	rs->refs++;
-	rq->q = *q;
-	rq->token = token;
-	rq->done = done;
-	rq->arg = arg;
-	for (i = 0; i < rs->n && n < RULES_MAX; i++) {
-		const struct pol_limit *r = &rs->rules[i];
-		int k = rule_key(st, rs, i, q, keys[n], sizeof(keys[n]));
+	for (p = 0; p < d->nidx; p++) {
+		const struct pol_limit *r = &d->rules->rules[d->idx[p]];
 
-		if (k < 0)
+		if (d->grp[p] != g)
 			continue;
-		rq->idx[n] = (uint16_t)i;
-		st->argv[3 + n] = keys[n];
-		st->argvlen[3 + n] = (size_t)k;
+		st->argv[3 + n] = st->keys[p];
+		st->argvlen[3 + n] = (size_t)klen[p];
 		if (r->cfg.kind == CFG_LIMIT_CONCURRENCY) {
-			snprintf(params[n][0], sizeof(params[n][0]), "%" PRIu64, r->cfg.count);
-			snprintf(params[n][1], sizeof(params[n][1]), "%" PRIu64,
+			snprintf(st->params[p][0], sizeof(st->params[p][0]), "%" PRIu64, r->cfg.count);
+			snprintf(st->params[p][1], sizeof(st->params[p][1]), "%" PRIu64,
 				 (uint64_t)st->lease_ms * 1000);
 		} else {
-			snprintf(params[n][0], sizeof(params[n][0]), "%" PRIu64,
-				 to_us(pol_gcra_increment(&r->gcra, pol_limit_cost(r, q))));
-			snprintf(params[n][1], sizeof(params[n][1]), "%" PRIu64, to_us(r->gcra.tau_ns));
+			snprintf(st->params[p][0], sizeof(st->params[p][0]), "%" PRIu64, d->inc[p]);
+			snprintf(st->params[p][1], sizeof(st->params[p][1]), "%" PRIu64,
+				 to_us(r->gcra.tau_ns));
 		}
 		n++;
 	}
-	rq->nidx = n;
-	if (n == 0) {
-		/* no rule of this stage: nothing to ask */
-		pol_verdict_accept(&v);
-		answer(rq, &v);
-		goto out;
-	}
-	if (!can_send(st)) {
-		answer_failed(rq);
-		goto out;
-	}
-	rq->lease_seq = ++st->next_seq;
-	/* argv: EVALSHA sha n k1..kn member t1 a1 b1 ... */
 	st->argv[0] = "EVALSHA";
 	st->argvlen[0] = 7;
 	st->argv[1] = redis_script(REDIS_SCRIPT_DECIDE)->sha;
@@ -626,53 +765,128 @@ static void send_decision(struct redis_store *st, const struct pol_query *q, uin
 	st->argvlen[2] = strlen(nkeys);
 	argc = 3 + (int)n;
 	st->argv[argc] = member;
-	st->argvlen[argc++] = (size_t)member_name(st, rq->lease_seq, member, sizeof(member));
-	for (i = 0; i < n; i++) {
-		bool conc = rs->rules[rq->idx[i]].cfg.kind == CFG_LIMIT_CONCURRENCY;
-		st->argv[argc] = conc ? "c" : "r";
+	st->argvlen[argc++] = (size_t)member_name(st, d->lease_seq, member, sizeof(member));
+	for (p = 0; p < d->nidx; p++) {
+		if (d->grp[p] != g)
+			continue;
+		st->argv[argc] = d->rules->rules[d->idx[p]].cfg.kind == CFG_LIMIT_CONCURRENCY ? "c" : "r";
 		st->argvlen[argc++] = 1;
-		st->argv[argc] = params[i][0];
-		st->argvlen[argc++] = strlen(params[i][0]);
-		st->argv[argc] = params[i][1];
-		st->argvlen[argc++] = strlen(params[i][1]);
+		st->argv[argc] = st->params[p][0];
+		st->argvlen[argc++] = strlen(st->params[p][0]);
+		st->argv[argc] = st->params[p][1];
+		st->argvlen[argc++] = strlen(st->params[p][1]);
 	}
-	if (!send_argv(st, rq, argc, true)) {
-		answer_failed(rq);
-		goto out;
+	return send_argv(st, rq, argc, true);
+}
+
+/* The rules of q's stage, grouped by hash tag, one decide per group, all
+ * queued now (the same loop turn and write as the other decisions). A
+ * stage whose keys share one tag is exactly one script. */
+static void send_decision(struct redis_store *st, const struct pol_query *q, uint64_t token,
+			  pol_done_fn done, void *arg)
+{
+	struct redis_rules *rs = st->rules;
+	struct redis_dec *d;
+	struct pol_verdict v;
+	const char *tag[RULES_MAX];
+	size_t tlen[RULES_MAX];
+	int klen[RULES_MAX];
+	uint8_t first[RULES_MAX];
+	unsigned i, g, n = 0, sent = 0;
+	uint64_t now = sl_evloop_now(st->conn.loop);
+
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		goto fail_nomem;
+	d->refs = 1;
+	d->rules = rs;
+	rs->refs++;
+	d->q = *q;
+	d->token = token;
+	d->done = done;
+	d->arg = arg;
+	for (i = 0; i < rs->n && n < RULES_MAX; i++) {
+		const struct pol_limit *r = &rs->rules[i];
+		int k = rule_key(st, rs, i, q, st->keys[n], sizeof(st->keys[n]));
+
+		if (k < 0)
+			continue;
+		d->idx[n] = (uint16_t)i;
+		klen[n] = k;
+		if (r->cfg.kind != CFG_LIMIT_CONCURRENCY)
+			d->inc[n] = to_us(pol_gcra_increment(&r->gcra, pol_limit_cost(r, q)));
+		key_tag(st->keys[n], (size_t)k, &tag[n], &tlen[n]);
+		for (g = 0; g < d->ngroups; g++)
+			if (tlen[first[g]] == tlen[n] && memcmp(tag[first[g]], tag[n], tlen[n]) == 0)
+				break;
+		if (g == d->ngroups)
+			first[d->ngroups++] = (uint8_t)n;
+		d->grp[n] = (uint8_t)g;
+		n++;
 	}
-	st->stats.round_trips++;
-	if (now != st->last_send)
-		st->stats.batches++;
-	st->last_send = now;
-	if (st->head == NULL)
-		st->last_reply = now; /* idle until now: start the dead-peer clock here */
-	rq->sent = now;
-	rq->deadline = now + st->timeout_ms;
-	rq->in_fifo = true;
-	rq->prev = st->tail;
-	if (st->tail) st->tail->next = rq; else st->head = rq;
-	st->tail = rq;
-	if (!tw_armed(&st->timeout_timer) || st->timeout_timer.expire > rq->deadline)
-		tw_arm(sl_evloop_wheel(st->conn.loop), &st->timeout_timer, rq->deadline);
+	d->nidx = n;
+	if (n == 0) {
+		/* no rule of this stage: nothing to ask */
+		pol_verdict_accept(&v);
+		if (done != NULL)
+			done(arg, token, &v);
+		dec_unref(d);
+		return;
+	}
+	d->lease_seq = ++st->next_seq;
+	d->pending = d->ngroups;
+	for (g = 0; g < d->ngroups; g++) {
+		struct redis_req *rq = can_send(st) ? req_new(st, REQ_DECIDE) : NULL;
+
+		if (rq != NULL) {
+			rq->dec = d;
+			rq->group = g;
+			d->refs++;
+		}
+		if (rq == NULL || !send_group(st, d, g, klen, rq)) {
+			/* not queued: this group has no answer, its rules' fail mode */
+			if (rq != NULL)
+				req_free(rq);
+			d->state[g] = GRP_FAILED;
+			d->pending--;
+			continue;
+		}
+		sent++;
+		st->stats.round_trips++;
+		rq->sent = now;
+		rq->deadline = now + st->timeout_ms;
+		if (st->head == NULL)
+			st->last_reply = now; /* idle until now: start the dead-peer clock here */
+		rq->in_fifo = true;
+		rq->prev = st->tail;
+		if (st->tail) st->tail->next = rq; else st->head = rq;
+		st->tail = rq;
+	}
+	if (sent > 0) {
+		if (now != st->last_send)
+			st->stats.batches++;
+		st->last_send = now;
+		if (!tw_armed(&st->timeout_timer) || st->timeout_timer.expire > now + st->timeout_ms)
+			tw_arm(sl_evloop_wheel(st->conn.loop), &st->timeout_timer, now + st->timeout_ms);
+	}
+	if (d->pending == 0)
+		dec_answer(st, d); /* nothing queued: Redis down or no memory */
+	dec_unref(d);
 	return;
 fail_nomem:
-	/* no memory for the request: the same as an unreachable store */
+	/* no memory for the decision: the same as an unreachable store */
 	{
-		uint16_t *idx = calloc(rs->n ? rs->n : 1, sizeof(*idx));
-		for (i = 0, n = 0; idx != NULL && i < rs->n; i++) {
-			char k[KEY_BUF];
+		uint16_t idx[RULES_MAX];
+		char k[KEY_BUF];
+
+		for (i = 0, n = 0; i < rs->n && n < RULES_MAX; i++)
 			if (rule_key(st, rs, i, q, k, sizeof(k)) >= 0)
 				idx[n++] = (uint16_t)i;
-		}
 		st->stats.failed++;
-		fail_verdict(rs, idx, idx ? n : 0, &v);
-		free(idx);
+		fail_verdict(rs, idx, n, &v);
 		if (done != NULL)
 			done(arg, token, &v);
 	}
-out:
-	if (rq != NULL)
-		req_free(rq);
 }
 
 /* END: give back the slot CONNECT took, one of this node's leases per key. */
