@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,11 +84,45 @@ struct control {
 	bool     lists_pending;
 	uint64_t lists_next_ms;           /**< no rebuild before this (monotonic) */
 	uint64_t lists_build_ms;          /**< what the last one took */
+
+	/* each worker's outcome counters (control_worker_stats_set); the lock
+	 * makes a clear wait for a read in flight, the workers never take it */
+	const struct relay_stats **wstats;
+	pthread_mutex_t wstats_lock;
 };
 
 struct control_port *control_port(struct control *ctl, unsigned worker)
 {
 	return worker < ctl->nworkers ? &ctl->ports[worker] : NULL;
+}
+
+void control_worker_stats_set(struct control *ctl, unsigned worker, const struct relay_stats *st)
+{
+	if (ctl == NULL || worker >= ctl->nworkers)
+		return;
+	pthread_mutex_lock(&ctl->wstats_lock);
+	ctl->wstats[worker] = st;
+	pthread_mutex_unlock(&ctl->wstats_lock);
+}
+
+int control_worker_stats_read(struct control *ctl, unsigned worker, struct relay_stats *out)
+{
+	uint64_t *dst = (uint64_t *)out;
+	const uint64_t *src;
+	int rc = SL_DECLINED;
+
+	memset(out, 0, sizeof(*out));
+	if (ctl == NULL || worker >= ctl->nworkers)
+		return SL_DECLINED;
+	pthread_mutex_lock(&ctl->wstats_lock);
+	src = (const uint64_t *)ctl->wstats[worker];
+	if (src != NULL) {
+		for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+			dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+		rc = SL_OK;
+	}
+	pthread_mutex_unlock(&ctl->wstats_lock);
+	return rc;
 }
 
 void control_wake(struct control *ctl)
@@ -577,9 +612,11 @@ struct control *control_new(struct cfg *c, unsigned nworkers, struct backend_poo
 	ctl->quiescent = calloc(nworkers, sizeof(*ctl->quiescent));
 	ctl->wake_worker = calloc(nworkers, sizeof(*ctl->wake_worker));
 	ctl->pending = calloc(PENDING_MAX, sizeof(*ctl->pending));
+	ctl->wstats = calloc(nworkers ? nworkers : 1, sizeof(*ctl->wstats));
+	pthread_mutex_init(&ctl->wstats_lock, NULL);
 	ctl->loop = sl_evloop_new();
 	if (ctl->efd < 0 || ctl->ports == NULL || ctl->quiescent == NULL || ctl->wake_worker == NULL ||
-	    ctl->pending == NULL || ctl->loop == NULL)
+	    ctl->pending == NULL || ctl->wstats == NULL || ctl->loop == NULL)
 		goto fail;
 	for (unsigned w = 0; w < nworkers; w++) {
 		struct control_port *p = &ctl->ports[w];
@@ -661,5 +698,7 @@ void control_free(struct control *ctl)
 	free(ctl->wake_worker);
 	free(ctl->pending);
 	free(ctl->backlog);
+	free(ctl->wstats);
+	pthread_mutex_destroy(&ctl->wstats_lock);
 	free(ctl);
 }

@@ -29,6 +29,21 @@ void control_free(struct control *ctl);
 
 struct control_port *control_port(struct control *ctl, unsigned worker);
 
+/*
+ * control_worker_stats_set - where worker `worker`'s outcome counters live
+ * (its relay_worker's stats), or NULL when they go: the transport sets them
+ * when it sets the worker up and clears them before it frees the worker. Not
+ * from a worker's loop (it takes a lock); ctl may be NULL (no control). Once
+ * a clear returns, no read of the old counters is running.
+ */
+void control_worker_stats_set(struct control *ctl, unsigned worker, const struct relay_stats *st);
+/*
+ * control_worker_stats_read - a copy of worker's counters, loaded word by
+ * word (relaxed: each value one the worker wrote, no fence on its side).
+ * SL_OK, or SL_DECLINED when it has none registered (out zeroed).
+ */
+int control_worker_stats_read(struct control *ctl, unsigned worker, struct relay_stats *out);
+
 /* Worker side: after pushing queries, wake the control thread (one write per batch). */
 void control_wake(struct control *ctl);
 

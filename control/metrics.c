@@ -13,6 +13,7 @@
 #include "control.h"
 #include "ctlsock/ctl_sock.h"
 #include "ctlsock/ctl_stats.h"
+#include "metrics_relay.h"
 #include "redis/redis_store.h"
 #include "relay/backend_pool.h"
 #include "util/sl_clock.h"
@@ -219,6 +220,7 @@ void ctl_metrics_render(struct control *ctl, struct ctl_sock *s, struct ctl_buf 
 		backend_metric(b, p, "sluice_backend_weight", "gauge", "Configured weight.", 3);
 		backend_metric(b, p, "sluice_backend_sessions_total", "counter", "Sessions sent to the backend.", 4);
 	}
+	ctl_metrics_relay(ctl, b);
 
 	if (st != NULL && strcmp(st->ops->name, "embedded") == 0) {
 		struct pol_store_stats ps;

@@ -1277,6 +1277,7 @@ static void tp_free(struct dpdk_tp *tp)
 		free(tp->slots[i].mem);
 	free(tp->slots);
 	tw_fini(&tp->wheel);
+	control_worker_stats_set(tp->ctl, tp->idx, NULL);   /* no scrape reads them past here */
 	relay_worker_fini(&tp->rw);
 	cfg_unref(tp->rw.cfg);
 	free(tp);
@@ -1432,6 +1433,7 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 		}
 		tp->lport[tp->nlisten++] = port;
 	}
+	control_worker_stats_set(ctl, lc->idx, &tp->rw.stats);
 	return tp;
 fail:
 	tp_free(tp);

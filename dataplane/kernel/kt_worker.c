@@ -380,6 +380,7 @@ static void worker_free(struct kt_worker *w)
 {
 	if (w == NULL)
 		return;
+	control_worker_stats_set(w->ctl, w->idx, NULL);   /* no scrape reads them past here */
 	close_listeners(w);
 	if (w->epfd >= 0)
 		close(w->epfd);
@@ -463,6 +464,7 @@ static struct kt_worker *worker_new(struct kt *k, unsigned idx, struct backend_p
 		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfd[i], &ev) != 0)
 			goto fail_errno;
 	}
+	control_worker_stats_set(k->ctl, idx, &w->rw.stats);
 	return w;
 fail_errno:
 	snprintf(err, errlen, "kernel worker %u: epoll_ctl: %s", idx, strerror(errno));

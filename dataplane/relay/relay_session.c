@@ -101,6 +101,12 @@ struct relay_session {
 	struct relay_session *live_next, **live_pprev;
 	uint64_t start_ms;
 
+	/* outcomes for the worker's counters (relay_stats.h) */
+	uint8_t  outcome;            /**< enum relay_session_outcome + 1 once known, 0 before */
+	bool     tx_open;            /**< a MAIL was accepted: its transaction counts at its end */
+	uint8_t  tx_refused;         /**< reply class (4, 5) of its last refused command, 0 none */
+	uint64_t msg_size;           /**< the message at the backend: counted once relayed */
+
 	/* Not zeroed at start: written before they are read. */
 	struct relay_job jobs[RELAY_JOBS];
 	char     hook_reply[512];
@@ -116,6 +122,155 @@ uint64_t relay_session_id(const struct relay_session *s)
 	return s->id;
 }
 
+/* ---- outcome counters (relay_stats.h): plain increments, the worker's own */
+
+/* The first reason known is the one the session ends with. */
+static void set_outcome(struct relay_session *s, enum relay_session_outcome o)
+{
+	if (s->outcome == 0)
+		s->outcome = (uint8_t)(o + 1);
+}
+
+/* The session's outcome when nothing set one on the way: what the engine
+ * closed with, else QUIT, else the transport ended it. */
+static enum relay_session_outcome final_outcome(const struct relay_session *s)
+{
+	if (s->outcome != 0)
+		return (enum relay_session_outcome)(s->outcome - 1);
+	switch (s->smtp.closed_with) {
+	case SMTP_R_TIMEOUT:
+	case SMTP_R_DATA_TOO_SLOW:
+		return RELAY_SO_TIMEOUT;
+	case SMTP_R_PREGREET:
+		return RELAY_SO_PREGREET;
+	case SMTP_R_PIPELINING:
+		return RELAY_SO_PROTOCOL;
+	case SMTP_R_HARD_ERRORS:
+	case SMTP_R_JUNK_COMMANDS:
+		return RELAY_SO_TOO_MANY_ERRORS;
+	case SMTP_R_SHUTDOWN:
+		return RELAY_SO_SHUTDOWN;
+	default:
+		break;
+	}
+	if (s->smtp.counts.total[SMTP_CMD_QUIT] > 0)
+		return RELAY_SO_QUIT;
+	/* aborted at the shutdown deadline, without a word to the client */
+	return s->w->shutting_down ? RELAY_SO_SHUTDOWN : RELAY_SO_OTHER;
+}
+
+/*
+ * The rule of a verdict as a bounded index. The stores name it in words
+ * ("blocklist ip", "limit msg_rate ip": pol_snapshot.c, pol_limit.c); this
+ * runs for refusals only, so a few string compares are cheap enough.
+ */
+static enum relay_rule rule_index(const char *rule)
+{
+	if (strncmp(rule, "blocklist ", 10) == 0) {
+		for (unsigned k = 0; k < CFG_LIST_KIND_COUNT; k++)
+			if (strcmp(rule + 10, cfg_list_kind_name((enum cfg_list_kind)k)) == 0)
+				return (enum relay_rule)(RELAY_RULE_BLOCKLIST + k);
+		return RELAY_RULE_OTHER;
+	}
+	if (strncmp(rule, "limit ", 6) == 0) {
+		const char *kind = rule + 6, *sp = strchr(kind, ' ');
+
+		for (unsigned k = 0; sp != NULL && k < CFG_LIMIT_KIND_COUNT; k++) {
+			const char *kn = cfg_limit_kind_name((enum cfg_limit_kind)k);
+
+			if (strlen(kn) != (size_t)(sp - kind) || memcmp(kind, kn, (size_t)(sp - kind)) != 0)
+				continue;
+			for (unsigned y = 0; y < CFG_KEY_COUNT; y++)
+				if (strcmp(sp + 1, cfg_limit_key_name((enum cfg_limit_key)y)) == 0)
+					return (enum relay_rule)(RELAY_RULE_LIMIT + k * CFG_KEY_COUNT + y);
+		}
+		return RELAY_RULE_OTHER;
+	}
+	if (strcmp(rule, "overload") == 0)
+		return RELAY_RULE_OVERLOAD;
+	if (strcmp(rule, "policy timeout") == 0)
+		return RELAY_RULE_POLICY_TIMEOUT;
+	return RELAY_RULE_OTHER;
+}
+
+static void count_rejection(struct relay_session *s, enum pol_stage st, enum relay_rule rule, unsigned code)
+{
+	if ((unsigned)st >= RELAY_REJ_STAGE_COUNT || (unsigned)rule >= RELAY_RULE_COUNT)
+		return;
+	s->w->stats.rejections[st][rule][code >= 500 ? RELAY_REJ_5XX : RELAY_REJ_4XX]++;
+}
+
+/* A policy verdict refused a command at stage st (or the session, at connect). */
+static void count_verdict(struct relay_session *s, enum pol_stage st, const struct pol_verdict *v)
+{
+	count_rejection(s, st, rule_index(v->rule), v->code);
+	if (v->action == POL_DISCONNECT)
+		set_outcome(s, st == POL_STAGE_CONNECT ? RELAY_SO_REJECTED_CONNECT : RELAY_SO_REJECTED);
+}
+
+/* The transaction ends: refused by a reply of class cls (4 or 5), or, with
+ * cls 0, otherwise (RSET, HELO, QUIT, close): as its last refusal says. */
+static void tx_end(struct relay_session *s, unsigned cls)
+{
+	if (cls == 0) {
+		if (!s->tx_open)
+			return;
+		cls = s->tx_refused;
+	}
+	s->tx_open = false;
+	s->tx_refused = 0;
+	s->w->stats.tx[cls == 5 ? RELAY_TX_REJECTED : cls == 4 ? RELAY_TX_TEMPFAIL : RELAY_TX_ABORTED]++;
+}
+
+/* Reply class (2..5) of an answer as finish() gets it. */
+static unsigned answer_class(bool ok, const char *reply, size_t len, int reply_id)
+{
+	if (reply != NULL && len > 0 && reply[0] >= '2' && reply[0] <= '5')
+		return (unsigned)(reply[0] - '0');
+	if (reply_id >= 0 && reply_id < SMTP_R_COUNT)
+		return smtp_replies[reply_id].code / 100u;
+	return ok ? 2 : 4;
+}
+
+/*
+ * Every answer of a MAIL, RCPT, DATA, end of DATA or RSET the relay gives
+ * passes here, in command order: the transaction's course. The engine's
+ * slot still holds the command's verb (it is freed when the reply leaves).
+ */
+static void tx_note(struct relay_session *s, uint32_t slot, unsigned cls)
+{
+	switch (s->smtp.slots[slot % SMTP_SLOTS].verb) {
+	case SMTP_CMD_MAIL:
+		if (cls == 2) {
+			s->tx_open = true;
+			s->tx_refused = 0;
+		} else {
+			tx_end(s, cls);   /* refused at MAIL: a transaction that never opened */
+		}
+		return;
+	case SMTP_CMD_RCPT:
+	case SMTP_CMD_DATA:
+		if (cls >= 4 && s->tx_open)
+			s->tx_refused = (uint8_t)cls;
+		return;
+	case SMTP_VERB_DOT:
+		if (cls != 2) {
+			tx_end(s, cls);
+			return;
+		}
+		s->tx_open = false;
+		s->tx_refused = 0;
+		s->w->stats.tx[RELAY_TX_RELAYED]++;
+		s->w->stats.relayed_bytes += s->msg_size;
+		return;
+	case SMTP_CMD_RSET:
+		tx_end(s, 0);
+		return;
+	default:
+		return;
+	}
+}
+
 /* ---- answering the engine */
 
 /*
@@ -128,6 +283,7 @@ static void finish(struct relay_session *s, uint32_t slot, bool ok, const char *
 {
 	struct smtp_answer a = { .ok = ok, .close = close, .reply_id = reply_id, .reply = reply, .len = len };
 
+	tx_note(s, slot, answer_class(ok, reply, len, reply_id));
 	if (s->in_hook && slot == s->hook_slot) {
 		if (reply != NULL && len > 0) {
 			len = SL_MIN(len, sizeof(s->hook_reply));
@@ -498,6 +654,8 @@ static bool job_local_checks(struct relay_session *s, struct relay_job *j)
 		memcpy(domain, at ? at + 1 : "", dl);
 		domain[dl] = '\0';
 		if (!relay_domain_ok(s->cfg, domain)) {
+			count_rejection(s, POL_STAGE_RCPT, RELAY_RULE_RELAY_DOMAINS,
+					smtp_replies[SMTP_R_RELAY_DENIED].code);
 			finish_id(s, j->slot, false, SMTP_R_RELAY_DENIED);
 			return false;
 		}
@@ -569,6 +727,7 @@ static void run_jobs(struct relay_session *s)
 				rc = policy_check(s, &q, &v);
 			}
 			if (rc == SL_DECLINED) {
+				count_verdict(s, st, &v);
 				s->jhead++;
 				if (j->verb == SMTP_VERB_DOT)
 					backend_drop(s, true); /* the partial message must not be delivered */
@@ -695,6 +854,8 @@ static int h_connect(void *arg, uint32_t slot, struct smtp_answer *a)
 	}
 	if (rc == SL_DECLINED) {
 		size_t n = smtp_reply_format(s->hook_reply, sizeof(s->hook_reply), v.code, v.status, v.text);
+		count_verdict(s, POL_STAGE_CONNECT, &v);
+		set_outcome(s, RELAY_SO_REJECTED_CONNECT);   /* closed whatever the action says */
 		*a = (struct smtp_answer){ .ok = false, .close = true, .reply_id = -1,
 					   .reply = s->hook_reply, .len = n };
 		return SL_OK;
@@ -711,6 +872,7 @@ static int h_helo(void *arg, uint32_t slot, const char *name, bool esmtp, struct
 	(void)slot;
 	(void)esmtp;
 	/* EHLO/HELO resets the transaction, at the backend too */
+	tx_end(s, 0);
 	s->tx_lost = false;
 	s->tx_skip_limits = false;
 	if (s->bk == BK_READY && s->bk_tx) {
@@ -722,6 +884,7 @@ static int h_helo(void *arg, uint32_t slot, const char *name, bool esmtp, struct
 	snprintf(q.helo, sizeof(q.helo), "%s", name);
 	if (policy_check(s, &q, &v) == SL_DECLINED) {
 		size_t n = smtp_reply_format(s->hook_reply, sizeof(s->hook_reply), v.code, v.status, v.text);
+		count_verdict(s, POL_STAGE_HELO, &v);
 		*a = (struct smtp_answer){ .ok = false, .close = v.action == POL_DISCONNECT, .reply_id = -1,
 					   .reply = s->hook_reply, .len = n };
 	}
@@ -849,10 +1012,12 @@ static int h_data_end(void *arg, uint32_t slot, int err, uint64_t size, struct s
 		s->data_mode = false;
 		backend_drop(s, true);
 		s->tx_lost = false;
+		tx_end(s, smtp_replies[err].code / 100u);
 		smtp_answer_id(a, false, (enum smtp_reply_id)err);
 		return SL_OK;
 	}
 	s->msg_nrcpt = s->smtp.rcpt_ok;
+	s->msg_size = size;
 	j = &s->jobs[push_job(s, SMTP_VERB_DOT, slot) % RELAY_JOBS];
 	j->size = size;
 	return run_in_hook(s, slot, a);
@@ -1009,6 +1174,7 @@ void relay_session_leg_closed(struct relay_session *s, enum sl_leg leg, bool res
 	/* The client went away: a half-sent message must not be completed. */
 	if (!s->closing) {
 		sl_debug("session=%" PRIx64 " lost connection from %s", s->id, s->peer);
+		set_outcome(s, RELAY_SO_CLIENT_CLOSED);
 		s->closing = true;
 		if (s->bk == BK_READY && !s->data_mode && s->ihead == s->itail) {
 			relay_client_quit(s->rc);
@@ -1075,6 +1241,8 @@ void relay_session_verdict(struct relay_session *s, uint32_t seq, const struct p
 				s->skip_limits = true;
 			finish(s, s->hook_slot, true, NULL, 0, -1, false);
 		} else {
+			count_verdict(s, POL_STAGE_CONNECT, v);
+			set_outcome(s, RELAY_SO_REJECTED_CONNECT);
 			finish_verdict(s, s->hook_slot, v);
 		}
 		return;
@@ -1085,6 +1253,7 @@ void relay_session_verdict(struct relay_session *s, uint32_t seq, const struct p
 	if (j->step != JOB_POLICY)
 		return;
 	if (v->action != POL_ACCEPT) {
+		count_verdict(s, job_stage(j->verb), v);
 		s->jhead++;
 		if (j->verb == SMTP_VERB_DOT)
 			backend_drop(s, true);
@@ -1106,6 +1275,8 @@ void relay_session_free(struct relay_session *s)
 
 	smtp_session_format_counts(&s->smtp, counts, sizeof(counts));
 	sl_info("session=%" PRIx64 " disconnect from %s %s", s->id, s->peer, counts);
+	tx_end(s, 0);
+	s->w->stats.sessions[final_outcome(s)]++;
 	if (s->store_connected && !s->skip_limits) {
 		struct pol_query q;
 		build_query(s, POL_STAGE_END, NULL, 0, 0, &q);
@@ -1208,6 +1379,7 @@ static void kill_now(struct relay_session *s)
 	const char *line = smtp_reply_line(SMTP_R_SHUTDOWN, &n);
 
 	s->kill_pending = false;
+	set_outcome(s, RELAY_SO_KILLED);
 	sl_info("session=%" PRIx64 " closed by the operator: %s", s->id, s->peer);
 	/* past whatever replies are owed: the client must not wait for them */
 	s->ops->send(s->conn, SL_LEG_CLIENT, line, n);

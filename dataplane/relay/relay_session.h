@@ -9,6 +9,7 @@
 
 #include "cfg.h"
 #include "policy/pol.h"
+#include "relay_stats.h"
 #include "transport.h"
 
 struct backend_pool;
@@ -56,6 +57,9 @@ struct relay_worker {
 	struct relay_session      *live;       /**< every started, not yet freed session (registry) */
 	void                      *rc_cache;   /**< freed backend-leg blocks, linked through their first word */
 	uint32_t                   rc_cached;  /**< how many (at most RELAY_RC_CACHE_MAX) */
+	/* Outcomes of the worker's sessions: only its sessions write them; the
+	 * control thread reads them (control_worker_stats_set/read). Last: large. */
+	struct relay_stats         stats;
 };
 
 /*

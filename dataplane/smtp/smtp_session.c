@@ -41,6 +41,7 @@ void smtp_session_init(struct smtp_session *s, const struct cfg *c,
 	/* The limit counts the CR LF (RFC 5321 4.5.3.1.4); the buffer holds the text. */
 	s->line_limit = SL_MIN(c->smtp.command_line_limit, SMTP_LINE_MAX) - 2;
 	s->data_err = -1;
+	s->closed_with = -1;
 }
 
 bool smtp_session_busy(const struct smtp_session *s)
@@ -104,6 +105,7 @@ static void close_with(struct smtp_session *s, enum smtp_reply_id id)
 	if (s->state == SMTP_S_CLOSING)
 		return;
 	send_id(s, id);
+	s->closed_with = (int16_t)id;
 	s->state = SMTP_S_CLOSING;
 	s->hooks->timer(s->arg, 0);
 	s->hooks->close(s->arg);

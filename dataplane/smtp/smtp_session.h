@@ -127,6 +127,9 @@ struct smtp_session {
 	uint32_t rcpt_ok;
 	uint32_t errors;
 	uint32_t junk;
+	int16_t  closed_with;        /**< the reply id the engine closed with on its own
+	                                  (timeout, pregreet, errors, shutdown...), -1 otherwise:
+	                                  the caller's session outcome */
 	char     helo[SL_HELO_MAX + 1];
 	char     sender[SL_PATH_MAX + 1];
 	char     rcpt_last[SL_PATH_MAX + 1];
