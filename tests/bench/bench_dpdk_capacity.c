@@ -364,22 +364,22 @@ enum fig {
 
 static const struct {
 	const char *name;
-	const char *fmt;
+	int         dec;   /**< decimals printed */
 } figs[F_COUNT] = {
-	[F_RATE]      = { "relayed sessions/s", "%.0f" },
-	[F_RATE_CPU]  = { "relayed sessions per sluice CPU-second", "%.0f" },
-	[F_SL_PPS]    = { "sluice lcore 1: packets/s (rx+tx)", "%.0f" },
-	[F_SL_PPSESS] = { "sluice lcore 1: packets/session", "%.1f" },
-	[F_SL_BUSY]   = { "sluice lcore 1: busy %", "%.1f" },
-	[F_SL_CYC]    = { "sluice lcore 1: busy cycles/session", "%.0f" },
-	[F_SL_CEIL]   = { "sluice lcore 1: TSC Hz / cycles/session", "%.0f" },
-	[F_SL_CPU]    = { "sluice lcore 1: on a CPU % of the run", "%.1f" },
-	[F_PE_PPS]    = { "generator lcore 0: packets/s (rx+tx)", "%.0f" },
-	[F_PE_BUSY]   = { "generator lcore 0: busy %", "%.1f" },
-	[F_PE_CYC]    = { "generator lcore 0: busy cycles/session", "%.0f" },
-	[F_PE_CPU]    = { "generator lcore 0: on a CPU % of the run", "%.1f" },
-	[F_RTX]       = { "peer retransmits", "%.0f" },
-	[F_RTO]       = { "peer RTO expiries", "%.0f" },
+	[F_RATE]      = { "relayed sessions/s", 0 },
+	[F_RATE_CPU]  = { "relayed sessions per sluice CPU-second", 0 },
+	[F_SL_PPS]    = { "sluice lcore 1: packets/s (rx+tx)", 0 },
+	[F_SL_PPSESS] = { "sluice lcore 1: packets/session", 1 },
+	[F_SL_BUSY]   = { "sluice lcore 1: busy %", 1 },
+	[F_SL_CYC]    = { "sluice lcore 1: busy cycles/session", 0 },
+	[F_SL_CEIL]   = { "sluice lcore 1: TSC Hz / cycles/session", 0 },
+	[F_SL_CPU]    = { "sluice lcore 1: on a CPU % of the run", 1 },
+	[F_PE_PPS]    = { "generator lcore 0: packets/s (rx+tx)", 0 },
+	[F_PE_BUSY]   = { "generator lcore 0: busy %", 1 },
+	[F_PE_CYC]    = { "generator lcore 0: busy cycles/session", 0 },
+	[F_PE_CPU]    = { "generator lcore 0: on a CPU % of the run", 1 },
+	[F_RTX]       = { "peer retransmits", 0 },
+	[F_RTO]       = { "peer RTO expiries", 0 },
 };
 
 static void figures(const struct run *r, double *f)
@@ -427,9 +427,9 @@ static void print_table(unsigned c, unsigned runs, uint64_t n, double f[][F_COUN
 		for (unsigned i = 0; i < runs; i++)
 			v[i] = f[i][k];
 		qsort(v, runs, sizeof(v[0]), cmp_double);
-		snprintf(med, sizeof(med), figs[k].fmt, runs % 2 ? v[runs / 2] : (v[runs / 2 - 1] + v[runs / 2]) / 2);
-		snprintf(lo, sizeof(lo), figs[k].fmt, v[0]);
-		snprintf(hi, sizeof(hi), figs[k].fmt, v[runs - 1]);
+		snprintf(med, sizeof(med), "%.*f", figs[k].dec, runs % 2 ? v[runs / 2] : (v[runs / 2 - 1] + v[runs / 2]) / 2);
+		snprintf(lo, sizeof(lo), "%.*f", figs[k].dec, v[0]);
+		snprintf(hi, sizeof(hi), "%.*f", figs[k].dec, v[runs - 1]);
 		printf("| %-40s | %12s | %12s | %12s |\n", figs[k].name, med, lo, hi);
 	}
 }
