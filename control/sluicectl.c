@@ -483,14 +483,15 @@ static void print_entries(const struct jv *r)
 {
 	const struct jv *e = jget(r, "entries");
 
-	printf("%-6s %-7s %-34s %-8s %-8s %s\n", "LIST", "KIND", "VALUE", "SOURCE", "TTL", "REASON");
+	printf("%-6s %-7s %-34s %-8s %-8s %-8s %s\n", "LIST", "KIND", "VALUE", "SOURCE", "TTL", "REDIS", "REASON");
 	for (unsigned i = 0; e != NULL && e->type == J_ARR && i < e->n; i++) {
 		const struct jv *x = &e->kids[i];
-		printf("%-6s %-7s %-34s %-8s %-8s %s\n", jfield(x, "list"), jfield(x, "kind"), jfield(x, "value"),
-		       jfield(x, "source"), jfield(x, "ttl"), jfield(x, "reason"));
+		printf("%-6s %-7s %-34s %-8s %-8s %-8s %s\n", jfield(x, "list"), jfield(x, "kind"), jfield(x, "value"),
+		       jfield(x, "source"), jfield(x, "ttl"), jfield(x, "redis"), jfield(x, "reason"));
 	}
 	if (jget(r, "truncated") != NULL && jget(r, "truncated")->b)
-		printf("(config entries cut at the first ones; %s in the file)\n", jfield(r, "config_entries"));
+		printf("(cut at the first 1000 of each source: %s runtime, %s config entries)\n",
+		       jfield(r, "runtime_entries"), jfield(r, "config_entries"));
 }
 
 static void print_limits(const struct jv *r)
@@ -617,6 +618,10 @@ static void print_human(const char *cmd, const char *sub, const struct jv *r)
 		printf("%s %s %s %s", jfield(r, "result"), jfield(r, "list"), jfield(r, "kind"), jfield(r, "value"));
 		if (jget(r, "ttl") != NULL)
 			printf(" (ttl %s s)", jfield(r, "ttl"));
+		if (jget(r, "redis") != NULL)
+			printf("; redis: %s", jfield(r, "redis"));
+		if (jget(r, "note") != NULL)
+			printf(" (%s)", jfield(r, "note"));
 		printf("\n");
 	} else if (strcmp(cmd, "limits") == 0)
 		print_limits(r);

@@ -174,7 +174,7 @@ def walk(v):
     global tot, found
     if isinstance(v, dict):
         for k, x in v.items():
-            if k == "retransmits" and isinstance(x, (int, float)):
+            if k == "tcp_retransmits" and isinstance(x, (int, float)):
                 tot, found = tot + x, True
             elif k != "totals":
                 walk(x)
@@ -184,8 +184,8 @@ def walk(v):
 try:
     j = json.load(sys.stdin)
     t = j.get("totals", {}) if isinstance(j, dict) else {}
-    if isinstance(t.get("retransmits"), (int, float)):
-        tot, found = t["retransmits"], True
+    if isinstance(t.get("tcp_retransmits"), (int, float)):
+        tot, found = t["tcp_retransmits"], True
     else:
         walk(j)
 except Exception:
