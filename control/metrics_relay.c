@@ -93,7 +93,8 @@ void ctl_metrics_relay_stats(struct ctl_buf *b, const struct relay_stats *sum, u
 	for (unsigned i = 0; i < RELAY_TX_COUNT; i++)
 		ctl_buf_printf(b, "sluice_transactions_total{outcome=\"%s\"} %" PRIu64 "\n", tx_names[i], sum->tx[i]);
 
-	head(b, "sluice_relayed_bytes_total", "Message bytes of the relayed transactions.");
+	head(b, "sluice_relayed_bytes_total",
+	     "Message bytes of the relayed transactions, as the clients sent them (the final dot line too).");
 	ctl_buf_printf(b, "sluice_relayed_bytes_total %" PRIu64 "\n", sum->relayed_bytes);
 
 	/* stages x rules x classes is ~400 series, nearly all zero: only those

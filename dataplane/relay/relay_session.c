@@ -104,7 +104,9 @@ struct relay_session {
 	/* outcomes for the worker's counters (relay_stats.h) */
 	uint8_t  outcome;            /**< enum relay_session_outcome + 1 once known, 0 before */
 	bool     tx_open;            /**< a MAIL was accepted: its transaction counts at its end */
-	uint8_t  tx_refused;         /**< reply class (4, 5) of its last refused command, 0 none */
+	uint8_t  tx_refused;         /**< reply class (4, 5) of the last refused RCPT/DATA, 0 none */
+	uint32_t tx_no;              /**< the engine's number of the open transaction */
+	uint32_t tx_refused_no;      /**< ... and of the one tx_refused belongs to */
 	uint64_t msg_size;           /**< the message at the backend: counted once relayed */
 
 	/* Not zeroed at start: written before they are read. */
@@ -215,10 +217,9 @@ static void tx_end(struct relay_session *s, unsigned cls)
 	if (cls == 0) {
 		if (!s->tx_open)
 			return;
-		cls = s->tx_refused;
+		cls = s->tx_refused_no == s->tx_no ? s->tx_refused : 0;
 	}
 	s->tx_open = false;
-	s->tx_refused = 0;
 	s->w->stats.tx[cls == 5 ? RELAY_TX_REJECTED : cls == 4 ? RELAY_TX_TEMPFAIL : RELAY_TX_ABORTED]++;
 }
 
@@ -234,32 +235,37 @@ static unsigned answer_class(bool ok, const char *reply, size_t len, int reply_i
 
 /*
  * Every answer of a MAIL, RCPT, DATA, end of DATA or RSET the relay gives
- * passes here, in command order: the transaction's course. The engine's
- * slot still holds the command's verb (it is freed when the reply leaves).
+ * passes here: the transaction's course. The engine's slot still holds the
+ * command's verb and transaction number (it is reused once the reply has
+ * left). Answers may come out of command order (a RCPT refused on the spot
+ * while its MAIL waits for the backend): the number says whose they are.
  */
 static void tx_note(struct relay_session *s, uint32_t slot, unsigned cls)
 {
-	switch (s->smtp.slots[slot % SMTP_SLOTS].verb) {
+	const struct smtp_slot *sl = &s->smtp.slots[slot % SMTP_SLOTS];
+
+	switch (sl->verb) {
 	case SMTP_CMD_MAIL:
 		if (cls == 2) {
 			s->tx_open = true;
-			s->tx_refused = 0;
+			s->tx_no = sl->tx;
 		} else {
 			tx_end(s, cls);   /* refused at MAIL: a transaction that never opened */
 		}
 		return;
 	case SMTP_CMD_RCPT:
 	case SMTP_CMD_DATA:
-		if (cls >= 4 && s->tx_open)
+		if (cls >= 4) {
 			s->tx_refused = (uint8_t)cls;
+			s->tx_refused_no = sl->tx;
+		}
 		return;
 	case SMTP_VERB_DOT:
 		if (cls != 2) {
 			tx_end(s, cls);
 			return;
 		}
-		s->tx_open = false;
-		s->tx_refused = 0;
+		s->tx_open = false;   /* a refused recipient of it does not matter now */
 		s->w->stats.tx[RELAY_TX_RELAYED]++;
 		s->w->stats.relayed_bytes += s->msg_size;
 		return;

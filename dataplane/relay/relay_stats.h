@@ -69,7 +69,7 @@ enum relay_rej_class { RELAY_REJ_4XX = 0, RELAY_REJ_5XX, RELAY_REJ_CLASS_COUNT }
 struct relay_stats {
 	uint64_t sessions[RELAY_SO_COUNT];
 	uint64_t tx[RELAY_TX_COUNT];
-	uint64_t relayed_bytes;     /**< message bytes of relayed transactions */
+	uint64_t relayed_bytes;     /**< DATA bytes of relayed transactions as sent (what byte_rate counts) */
 	uint64_t rejections[RELAY_REJ_STAGE_COUNT][RELAY_RULE_COUNT][RELAY_REJ_CLASS_COUNT];
 };
 
