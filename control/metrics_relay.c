@@ -51,7 +51,9 @@ static const char *const class_names[RELAY_REJ_CLASS_COUNT] = {
 static const char *rule_name(unsigned r, char *buf, size_t len)
 {
 	if (r < RELAY_RULE_RELAY_DOMAINS) {
-		snprintf(buf, len, "blocklist_%s", cfg_list_kind_name((enum cfg_list_kind)(r - RELAY_RULE_BLOCKLIST)));
+		enum cfg_list_kind k = (enum cfg_list_kind)(r - RELAY_RULE_BLOCKLIST);
+
+		snprintf(buf, len, "blocklist_%s", cfg_list_kind_name(k));
 		return buf;
 	}
 	switch (r) {
@@ -91,27 +93,28 @@ void ctl_metrics_relay_stats(struct ctl_buf *b, const struct relay_stats *sum, u
 	     "Mail transactions (MAIL to its end) by outcome: relayed (the backend said 2xx), ended by "
 	     "a 5xx or a 4xx (ours or the backend's), aborted (RSET, QUIT, close).");
 	for (unsigned i = 0; i < RELAY_TX_COUNT; i++)
-		ctl_buf_printf(b, "sluice_transactions_total{outcome=\"%s\"} %" PRIu64 "\n", tx_names[i], sum->tx[i]);
+		ctl_buf_printf(b, "sluice_transactions_total{outcome=\"%s\"} %" PRIu64 "\n", tx_names[i],
+			       sum->tx[i]);
 
 	head(b, "sluice_relayed_bytes_total",
-	     "Message bytes of the relayed transactions, as the clients sent them (the final dot line too).");
+	     "Message bytes of the relayed transactions as the clients sent them (the final dot line too).");
 	ctl_buf_printf(b, "sluice_relayed_bytes_total %" PRIu64 "\n", sum->relayed_bytes);
 
 	/* stages x rules x classes is ~400 series, nearly all zero: only those
 	 * that happened are written (a counter appears at its first refusal) */
 	head(b, "sluice_rejections_total",
-	     "Commands refused by policy, by stage, rule (list, relay_domains, limit kind and key) and reply class.");
-	for (unsigned st = 0; st < RELAY_REJ_STAGE_COUNT; st++)
-		for (unsigned r = 0; r < RELAY_RULE_COUNT; r++)
-			for (unsigned c = 0; c < RELAY_REJ_CLASS_COUNT; c++) {
-				uint64_t v = sum->rejections[st][r][c];
+	     "Commands refused by policy, by stage, rule (list, relay_domains, limit kind and key) "
+	     "and reply class.");
+	for (unsigned i = 0; i < RELAY_REJ_STAGE_COUNT * RELAY_RULE_COUNT * RELAY_REJ_CLASS_COUNT; i++) {
+		unsigned st = i / (RELAY_RULE_COUNT * RELAY_REJ_CLASS_COUNT);
+		unsigned r = i / RELAY_REJ_CLASS_COUNT % RELAY_RULE_COUNT, c = i % RELAY_REJ_CLASS_COUNT;
+		uint64_t v = sum->rejections[st][r][c];
 
-				if (v == 0)
-					continue;
-				ctl_buf_printf(b,
-					       "sluice_rejections_total{stage=\"%s\",rule=\"%s\",class=\"%s\"} %" PRIu64 "\n",
-					       stage_names[st], rule_name(r, rb, sizeof(rb)), class_names[c], v);
-			}
+		if (v == 0)
+			continue;
+		ctl_buf_printf(b, "sluice_rejections_total{stage=\"%s\",rule=\"%s\",class=\"%s\"} %" PRIu64 "\n",
+			       stage_names[st], rule_name(r, rb, sizeof(rb)), class_names[c], v);
+	}
 }
 
 void ctl_metrics_relay(struct control *ctl, struct ctl_buf *b)
