@@ -7,19 +7,15 @@
  *   bench_lists [--runs N] [--v4 N] [--v6 N] [--no-redis] [--no-dpdk]
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <malloc.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +28,7 @@
 #include "ctlsock/ctl_lists.h"
 #include "policy/pol_snapshot.h"
 #include "redis/redis_lists.h"
+#include "../unit/redis/redis_server.h"
 #include "util/sl_clock.h"
 #include "util/sl_evloop.h"
 #include "util/sl_log.h"
@@ -565,25 +562,13 @@ out:
 
 /* ---- 4. through Redis: write-through, pub/sub, resync */
 
-static pid_t redis_pid;
-static char redis_dir[64];
-static int redis_port;
+/* the private redis-server (tests/unit/redis/redis_server.c), stopped at exit and on a signal */
+static struct server redis_srv;
 
 static void redis_stop(void)
 {
-	char cmd[96];
-
-	if (redis_pid > 0) {
-		kill(redis_pid, SIGKILL);
-		waitpid(redis_pid, NULL, 0);
-		redis_pid = 0;
-	}
-	if (redis_dir[0] != '\0') {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", redis_dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cannot remove %s\n", redis_dir);
-		redis_dir[0] = '\0';
-	}
+	server_cleanup(&redis_srv);
+	memset(&redis_srv, 0, sizeof(redis_srv));
 }
 
 static void on_signal(int sig)
@@ -593,65 +578,17 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-static redisContext *redis_sync(void)
-{
-	struct timeval tv = { 2, 0 };
-	redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
-
-	if (c != NULL && c->err) {
-		redisFree(c);
-		c = NULL;
-	}
-	return c;
-}
-
 static bool redis_start(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	char port[16];
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &alen) < 0)
-		return false;
-	redis_port = ntohs(a.sin_port);
-	close(fd);
-	strcpy(redis_dir, "/tmp/sluice-bench-redis.XXXXXX");
-	if (mkdtemp(redis_dir) == NULL)
-		return false;
-	snprintf(port, sizeof(port), "%d", redis_port);
-	redis_pid = fork();
-	if (redis_pid == 0) {
-		int nul = open("/dev/null", O_WRONLY);
-		dup2(nul, 1);
-		dup2(nul, 2);
-		execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-		       "--appendonly", "no", "--dir", redis_dir, "--daemonize", "no", (char *)NULL);
-		_exit(127);
-	}
 	atexit(redis_stop);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	for (int i = 0; i < 100; i++) {
-		redisContext *c = redis_sync();
-		if (c != NULL) {
-			redisReply *r = redisCommand(c, "PING");
-			bool up = r != NULL && r->type == REDIS_REPLY_STATUS;
-			if (r != NULL)
-				freeReplyObject(r);
-			redisFree(c);
-			if (up)
-				return true;
-		}
-		usleep(50000);
-	}
-	return false;
+	return server_start(&redis_srv);
 }
 
 static double redis_used_mb(void)
 {
-	redisContext *c = redis_sync();
+	redisContext *c = server_client(&redis_srv);
 	redisReply *r;
 	double mb = 0;
 
@@ -671,7 +608,7 @@ static double redis_used_mb(void)
 
 static void redis_flush(void)
 {
-	redisContext *c = redis_sync();
+	redisContext *c = server_client(&redis_srv);
 
 	if (c != NULL) {
 		freeReplyObject(redisCommand(c, "FLUSHALL"));
@@ -717,7 +654,7 @@ static bool c_has(void *a)
 
 static struct redis_lists *node(struct ctl_lists *l)
 {
-	struct redis_lists_opts o = { .host = "127.0.0.1", .port = (uint16_t)redis_port, .prefix = "bench:",
+	struct redis_lists_opts o = { .host = "127.0.0.1", .port = (uint16_t)redis_srv.port, .prefix = "bench:",
 				      .resync_ms = 3600000 };
 	return redis_lists_new_opts(loop, l, &o, NULL, NULL);
 }

@@ -14,121 +14,37 @@
  * the GCRA script and is accepted; KEYS client addresses take turns.
  * Medians over the runs, with min..max: this machine is shared and noisy. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "policy/pol.h"
 #include "redis/redis_store.h"
+#include "../unit/redis/redis_server.h"
 #include "util/sl_clock.h"
 #include "util/sl_evloop.h"
 
 #define RUNS_MAX 32
 
-static pid_t server_pid;
-static char server_dir[64];
-static int server_port;
+/* the private redis-server (tests/unit/redis/redis_server.c), stopped at exit */
+static struct server redis;
 
 static void server_stop(void)
 {
-	char cmd[128];
-
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, NULL, 0);
-		server_pid = 0;
-	}
-	if (server_dir[0] != '\0') {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", server_dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cannot remove %s\n", server_dir);
-		server_dir[0] = '\0';
-	}
+	server_cleanup(&redis);
 }
 
 static void on_signal(int sig)
 {
-	if (server_pid > 0)
-		kill(server_pid, SIGKILL);
+	if (redis.pid > 0)
+		kill(redis.pid, SIGKILL);
 	signal(sig, SIG_DFL);
 	raise(sig);
-}
-
-static int pick_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static redisContext *connect_sync(void)
-{
-	struct timeval tv = { 1, 0 };
-	redisContext *c = redisConnectWithTimeout("127.0.0.1", server_port, tv);
-
-	if (c != NULL && c->err) {
-		redisFree(c);
-		return NULL;
-	}
-	return c;
-}
-
-static int server_start(void)
-{
-	char port[16];
-
-	server_port = pick_port();
-	snprintf(server_dir, sizeof(server_dir), "/tmp/sluice-bench-redis.XXXXXX");
-	if (server_port < 0 || mkdtemp(server_dir) == NULL)
-		return -1;
-	snprintf(port, sizeof(port), "%d", server_port);
-	server_pid = fork();
-	if (server_pid < 0)
-		return -1;
-	if (server_pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-		       "--appendonly", "no", "--dir", server_dir, "--daemonize", "no", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100; i++) {
-		redisContext *c = connect_sync();
-		if (c != NULL) {
-			redisReply *r = redisCommand(c, "PING");
-			bool up = r != NULL && r->type == REDIS_REPLY_STATUS;
-			if (r != NULL)
-				freeReplyObject(r);
-			redisFree(c);
-			if (up)
-				return 0;
-		}
-		if (waitpid(server_pid, NULL, WNOHANG) == server_pid) {
-			server_pid = 0;
-			return -1;
-		}
-		usleep(50000);
-	}
-	return -1;
 }
 
 /* ---- decisions */
@@ -213,7 +129,7 @@ static double run_pipelined(struct bench *b, unsigned n, unsigned window)
 /* PING round trips on a blocking connection: the median, in us. */
 static double run_ping(unsigned n)
 {
-	redisContext *c = connect_sync();
+	redisContext *c = server_client(&redis);
 	uint64_t *lat = malloc(n * sizeof(*lat));
 	double med;
 
@@ -287,7 +203,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	atexit(server_stop);
-	if (server_start() != 0) {
+	if (!server_start(&redis)) {
 		fprintf(stderr, "cannot start redis-server (is it installed?)\n");
 		return 1;
 	}
@@ -302,7 +218,7 @@ int main(int argc, char **argv)
 	cfg.nlimits = 1;
 	memset(&o, 0, sizeof(o));
 	o.host = "127.0.0.1";
-	o.port = (uint16_t)server_port;
+	o.port = (uint16_t)redis.port;
 	o.timeout_ms = 10000;   /* about speed, not fail modes: nothing may time out */
 	o.connect_timeout_ms = 1000;
 
@@ -338,7 +254,7 @@ int main(int argc, char **argv)
 	run_single(&b, 200, &single_us[0]);
 
 	printf("redis-server 127.0.0.1:%d, rule msg_rate ip (%u keys), %u runs: %u pipelined (window %u), "
-	       "%u one at a time\n", server_port, nkeys, runs, npipe, window, nsingle);
+	       "%u one at a time\n", redis.port, nkeys, runs, npipe, window, nsingle);
 	printf("%-4s %10s %14s %12s %14s %8s %12s\n", "run", "ping_us", "single_dec/s", "single_us",
 	       "pipelined/s", "ratio", "dec/write");
 	redis_store_stats(b.st, &st0);
