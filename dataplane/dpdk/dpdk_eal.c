@@ -12,9 +12,7 @@
 #include "util/sl_log.h"
 #include "util/sl_status.h"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+void dpdk_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -46,7 +44,7 @@ static bool word_put(struct dpdk_eal_argv *a, char ch)
 static int add_word(struct dpdk_eal_argv *a, const char *w, char *err, size_t errlen)
 {
 	if (!word_open(a)) {
-		set_err(err, errlen, "too many EAL arguments (max %d)", DPDK_EAL_ARGV_MAX);
+		dpdk_set_err(err, errlen, "too many EAL arguments (max %d)", DPDK_EAL_ARGV_MAX);
 		return SL_ERROR;
 	}
 	for (; *w != '\0'; w++)
@@ -56,7 +54,7 @@ static int add_word(struct dpdk_eal_argv *a, const char *w, char *err, size_t er
 		goto too_long;
 	return SL_OK;
 too_long:
-	set_err(err, errlen, "EAL arguments too long (max %d bytes)", DPDK_EAL_BUF_MAX);
+	dpdk_set_err(err, errlen, "EAL arguments too long (max %d bytes)", DPDK_EAL_BUF_MAX);
 	return SL_ERROR;
 }
 
@@ -72,7 +70,7 @@ int dpdk_eal_split(const char *s, struct dpdk_eal_argv *a, char *err, size_t err
 		if (*p == '\0')
 			return SL_OK;
 		if (!word_open(a)) {
-			set_err(err, errlen, "too many EAL arguments (max %d)", DPDK_EAL_ARGV_MAX);
+			dpdk_set_err(err, errlen, "too many EAL arguments (max %d)", DPDK_EAL_ARGV_MAX);
 			return SL_ERROR;
 		}
 		for (; *p != '\0'; p++) {
@@ -104,14 +102,14 @@ int dpdk_eal_split(const char *s, struct dpdk_eal_argv *a, char *err, size_t err
 				goto too_long;
 		}
 		if (quote != 0) {
-			set_err(err, errlen, "unterminated %c quote in EAL arguments: %s", quote, s);
+			dpdk_set_err(err, errlen, "unterminated %c quote in EAL arguments: %s", quote, s);
 			return SL_ERROR;
 		}
 		if (!word_put(a, '\0'))
 			goto too_long;
 	}
 too_long:
-	set_err(err, errlen, "EAL arguments too long (max %d bytes)", DPDK_EAL_BUF_MAX);
+	dpdk_set_err(err, errlen, "EAL arguments too long (max %d bytes)", DPDK_EAL_BUF_MAX);
 	return SL_ERROR;
 }
 
@@ -186,7 +184,7 @@ static int parse_opts(char *const *w, int n, struct eal_opt *o, int *no, const c
 		size_t klen;
 
 		if (s[0] != '-' || s[1] == '\0' || strcmp(s, "--") == 0) {
-			set_err(err, errlen, "%s: '%s' is not an EAL option", what, s);
+			dpdk_set_err(err, errlen, "%s: '%s' is not an EAL option", what, s);
 			return SL_ERROR;
 		}
 		if (s[1] == '-')
@@ -194,7 +192,7 @@ static int parse_opts(char *const *w, int n, struct eal_opt *o, int *no, const c
 		else
 			klen = 2;
 		if (klen >= sizeof(x->key)) {
-			set_err(err, errlen, "%s: EAL option too long: %s", what, s);
+			dpdk_set_err(err, errlen, "%s: EAL option too long: %s", what, s);
 			return SL_ERROR;
 		}
 		memcpy(x->key, s, klen);
@@ -203,7 +201,7 @@ static int parse_opts(char *const *w, int n, struct eal_opt *o, int *no, const c
 		x->nwords = 1;
 		if (s[klen] == '\0' && takes_value(x->key)) {
 			if (i + 1 >= n) {
-				set_err(err, errlen, "%s: EAL option %s needs a value", what, x->key);
+				dpdk_set_err(err, errlen, "%s: EAL option %s needs a value", what, x->key);
 				return SL_ERROR;
 			}
 			x->nwords = 2;
@@ -238,7 +236,7 @@ int dpdk_eal_build(const char *prog, const char *cfg_eal, int novr, char *const 
 	memset(a, 0, sizeof(*a));
 	memset(&cw, 0, sizeof(cw));
 	if (novr < 0 || novr > DPDK_EAL_ARGV_MAX) {
-		set_err(err, errlen, "too many EAL arguments (max %d)", DPDK_EAL_ARGV_MAX);
+		dpdk_set_err(err, errlen, "too many EAL arguments (max %d)", DPDK_EAL_ARGV_MAX);
 		return SL_ERROR;
 	}
 	if (dpdk_eal_split(cfg_eal != NULL ? cfg_eal : "", &cw, err, errlen) != SL_OK)
@@ -303,7 +301,7 @@ int dpdk_eal_init(const char *prog, const char *cfg_eal, int novr, char *const *
 	int rc;
 
 	if (eal_started) {
-		set_err(err, errlen, "EAL is already started (once per process)");
+		dpdk_set_err(err, errlen, "EAL is already started (once per process)");
 		return SL_ERROR;
 	}
 	if (dpdk_eal_build(prog, cfg_eal, novr, ovr, &eal_argv, err, errlen) != SL_OK)
@@ -319,7 +317,7 @@ int dpdk_eal_init(const char *prog, const char *cfg_eal, int novr, char *const *
 	if (rc < 0) {
 		int e = rte_errno;
 
-		set_err(err, errlen, "EAL init failed: %s (rte_errno %d): %s; EAL arguments: %s",
+		dpdk_set_err(err, errlen, "EAL init failed: %s (rte_errno %d): %s; EAL arguments: %s",
 			rte_strerror(e), e, eal_hint(e), line);
 		return SL_ERROR;
 	}

@@ -47,4 +47,7 @@ int dpdk_eal_init(const char *prog, const char *cfg_eal, int novr, char *const *
 /* dpdk_eal_cleanup - release EAL's memory at exit (after every port is closed). */
 void dpdk_eal_cleanup(void);
 
+/* dpdk_set_err - vsnprintf into a caller's error buffer; nothing when err is NULL or errlen 0. */
+void dpdk_set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -348,23 +348,9 @@ void dpdk_lcore_free(struct dpdk_lcore *lc)
 
 /* ---- the loop ---- */
 
-/* Received-checksum verdicts of the NIC as net_input wants them; "bad" or "unknown" = check in software. */
-static inline unsigned rx_flags_of(const struct rte_mbuf *m)
+struct rte_mbuf *dpdk_mbuf_linearise(struct rte_mbuf *m, struct rte_mempool *pool)
 {
-	unsigned f = 0;
-
-	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
-		f |= NET_RX_IP_CSUM_GOOD;
-	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
-		f |= NET_RX_L4_CSUM_GOOD;
-	return f;
-}
-
-/* m copied into one fresh mbuf of the lcore's pool (m freed), NULL
- * (m freed) when it does not fit or no mbuf is free. */
-static struct rte_mbuf *rx_linearise(struct dpdk_lcore_port *lp, struct rte_mbuf *m)
-{
-	struct rte_mbuf *n = rte_pktmbuf_alloc(lp->lc->pool);
+	struct rte_mbuf *n = rte_pktmbuf_alloc(pool);
 	uint32_t len = rte_pktmbuf_pkt_len(m);
 	const void *src;
 	uint8_t *dst;
@@ -404,12 +390,12 @@ static inline void rx_one(struct dpdk_lcore_port *lp, struct rte_mbuf *m)
 		 * mbuf chain from a peer relaying by reference, a scattered RX) is
 		 * copied into one mbuf when it fits, else dropped */
 		st->rx_nonlinear++;
-		m = rx_linearise(lp, m);
+		m = dpdk_mbuf_linearise(m, lp->lc->pool);
 		if (m == NULL)
 			return;
 	}
 	v = net_input(&lp->nc, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
-		      rx_flags_of(m), &rx);
+		      dpdk_rx_flags(m), &rx);
 	if (v == NET_RX_TCP) {
 		if (lp->lc->hooks != NULL) {
 			/* the transport takes m: tcp_input, then hold/release for what it keeps */

@@ -28,6 +28,27 @@ void dpdk_lcore_free(struct dpdk_lcore *lc);
 /* dpdk_lcore_tx - queue a built frame on lp for the next TX burst (counted); owns m after. */
 void dpdk_lcore_tx(struct dpdk_lcore_port *lp, struct rte_mbuf *m);
 
+/* dpdk_rx_flags - the NIC's received-checksum verdicts on m as net_input wants them; "bad" or "unknown" = check in software. */
+static inline unsigned dpdk_rx_flags(const struct rte_mbuf *m)
+{
+	unsigned f = 0;
+
+	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		f |= NET_RX_IP_CSUM_GOOD;
+	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		f |= NET_RX_L4_CSUM_GOOD;
+	return f;
+}
+
+/*
+ * dpdk_mbuf_linearise - a chained frame m copied into one fresh mbuf of
+ * pool, with m's port, offload flags (the RX checksum verdicts still hold
+ * for the same bytes) and RSS hash; m is freed either way. NULL when it
+ * does not fit in one mbuf or pool has none free. net_input reads one
+ * contiguous frame (the tests' and the benchmark's peers use it too).
+ */
+struct rte_mbuf *dpdk_mbuf_linearise(struct rte_mbuf *m, struct rte_mempool *pool);
+
 /* dpdk_lcore_main - the loop, an lcore_function_t for rte_eal_remote_launch; returns 0 on quit. */
 int dpdk_lcore_main(void *arg);
 

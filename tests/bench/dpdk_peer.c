@@ -1,6 +1,5 @@
 /* dpdk_peer.c - an SMTP load generator and backend sink on our own TCP stack, on one DPDK port (see dpdk_peer.h). */
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,8 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include "dpdk/dpdk_eal.h"
+#include "dpdk/dpdk_lcore.h"
 #include "dpdk_peer.h"
 #include "net/net_arp.h"
 #include "net/net_csum.h"
@@ -78,19 +79,6 @@ struct dpdk_peer {
 	uint16_t               txn;
 	struct rte_mbuf       *txq[PEER_TXQ_MAX];
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- TX: frames wait in txq for one burst per poll ---- */
 
@@ -547,48 +535,22 @@ bool dpdk_peer_start(struct dpdk_peer *p)
 
 /* ---- the loop ---- */
 
-static inline unsigned rx_flags_of(const struct rte_mbuf *m)
-{
-	unsigned f = 0;
-
-	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
-		f |= NET_RX_IP_CSUM_GOOD;
-	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
-		f |= NET_RX_L4_CSUM_GOOD;
-	return f;
-}
-
 /*
  * A frame as one segment: sluice chains indirect mbufs for the DATA it
  * relays by reference, and net_input reads one contiguous frame. In place
  * when the first segment is ours to write (DPDK's linearize), else a copy
- * into a fresh mbuf. NULL (m freed) when neither works.
+ * into a fresh mbuf (as sluice's own lcores do). NULL (m freed) when
+ * neither works.
  */
 static struct rte_mbuf *rx_linear(struct dpdk_peer *p, struct rte_mbuf *m)
 {
-	uint32_t len = rte_pktmbuf_pkt_len(m);
-	struct rte_mbuf *n;
-	const void *src;
-	uint8_t *dst;
-
 	p->st.rx_chained++;
 	if (RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 && rte_pktmbuf_linearize(m) == 0)
 		return m;
-	n = rte_pktmbuf_alloc(p->cfg.pool);
-	if (n == NULL || len > rte_pktmbuf_tailroom(n)) {
-		rte_pktmbuf_free(n);
-		rte_pktmbuf_free(m);
+	m = dpdk_mbuf_linearise(m, p->cfg.pool);
+	if (m == NULL)
 		p->st.rx_drop++;
-		return NULL;
-	}
-	dst = rte_pktmbuf_mtod(n, uint8_t *);
-	src = rte_pktmbuf_read(m, 0, len, dst);
-	if (src != dst)
-		memcpy(dst, src, len);
-	n->data_len = (uint16_t)len;
-	n->pkt_len = len;
-	rte_pktmbuf_free(m);
-	return n;
+	return m;
 }
 
 /* Cycles since the last mark count as busy or idle. */
@@ -623,7 +585,7 @@ unsigned dpdk_peer_poll(struct dpdk_peer *p)
 		p->st.rx_bytes += rte_pktmbuf_pkt_len(m);
 		if (m->nb_segs != 1 && (m = rx_linear(p, m)) == NULL)
 			continue;
-		if (net_input(&p->nc, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), rx_flags_of(m),
+		if (net_input(&p->nc, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), dpdk_rx_flags(m),
 			      &rx) == NET_RX_TCP) {
 			struct tcp_seg_in seg = { .family = SL_AF_INET, .saddr = rx.src.ip, .daddr = rx.dst.ip,
 						  .tcp = rx.l4, .len = rx.l4_len, .owner = m };
@@ -752,14 +714,14 @@ struct dpdk_peer *dpdk_peer_new(const struct dpdk_peer_cfg *cfg, char *err, size
 	struct net_mac mac = cfg->mac;
 
 	if (cfg->pool == NULL || cfg->max_sessions == 0 || !msg_ok(cfg->msg, cfg->msg_len)) {
-		set_err(err, errlen, "dpdk_peer: %s", cfg->pool == NULL ? "no mbuf pool" :
+		dpdk_set_err(err, errlen, "dpdk_peer: %s", cfg->pool == NULL ? "no mbuf pool" :
 			cfg->max_sessions == 0 ? "max_sessions is 0" :
 			"the message must end with CRLF.CRLF and hold no earlier one");
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
-		set_err(err, errlen, "dpdk_peer: no memory");
+		dpdk_set_err(err, errlen, "dpdk_peer: no memory");
 		return NULL;
 	}
 	p->cfg = *cfg;
@@ -779,13 +741,13 @@ struct dpdk_peer *dpdk_peer_new(const struct dpdk_peer_cfg *cfg, char *err, size
 	net_if_init(&p->ifp, cfg->port_id, &mac);
 	if (cfg->addr == NULL || sl_addr_parse(cfg->addr, &a, false) != 0 ||
 	    net_if_set_ipv4(&p->ifp, &a, cfg->plen, NULL) != SL_OK) {
-		set_err(err, errlen, "dpdk_peer: bad address %s/%u", cfg->addr != NULL ? cfg->addr : "(none)",
+		dpdk_set_err(err, errlen, "dpdk_peer: bad address %s/%u", cfg->addr != NULL ? cfg->addr : "(none)",
 			cfg->plen);
 		goto fail;
 	}
 	if (cfg->server != NULL) {
 		if (sl_addr_parse(cfg->server, &a, true) != 0 || a.family != SL_AF_INET) {
-			set_err(err, errlen, "dpdk_peer: bad server address %s (IPv4:PORT)", cfg->server);
+			dpdk_set_err(err, errlen, "dpdk_peer: bad server address %s (IPv4:PORT)", cfg->server);
 			goto fail;
 		}
 		memcpy(p->server_ip, a.ip, 4);
@@ -798,7 +760,7 @@ struct dpdk_peer *dpdk_peer_new(const struct dpdk_peer_cfg *cfg, char *err, size
 	nops.ctx = p;
 	net_arp_cfg_default(&acfg);
 	if (net_arp_cache_init(&p->arp, p->arp_tab, PEER_ARP_N, &acfg, &nops, &p->nst) != SL_OK) {
-		set_err(err, errlen, "dpdk_peer: ARP cache init failed");
+		dpdk_set_err(err, errlen, "dpdk_peer: ARP cache init failed");
 		goto fail;
 	}
 	p->nc.ifp = &p->ifp;
@@ -827,19 +789,19 @@ struct dpdk_peer *dpdk_peer_new(const struct dpdk_peer_cfg *cfg, char *err, size
 	tcfg.key[1] = 0x736c756963652d70ull;   /* "sluice-p" */
 	p->tcp = tcp_stack_new(&tcfg, &peer_tcp_ops, p, p->now);
 	if (p->tcp == NULL) {
-		set_err(err, errlen, "dpdk_peer: TCP stack of %u connections, %u-byte buffers: no memory or bad size",
+		dpdk_set_err(err, errlen, "dpdk_peer: TCP stack of %u connections, %u-byte buffers: no memory or bad size",
 			tcfg.max_conns, tcfg.snd_buf);
 		goto fail;
 	}
 	if (cfg->sink_port != 0 && tcp_listen(p->tcp, cfg->sink_port, sink_accept, p) != SL_OK) {
-		set_err(err, errlen, "dpdk_peer: cannot listen on port %u", cfg->sink_port);
+		dpdk_set_err(err, errlen, "dpdk_peer: cannot listen on port %u", cfg->sink_port);
 		goto fail;
 	}
 	net_send_gratuitous(&p->nc);
 	txq_drain(p);
 	return p;
 nomem:
-	set_err(err, errlen, "dpdk_peer: no memory for %u sessions", cfg->max_sessions);
+	dpdk_set_err(err, errlen, "dpdk_peer: no memory for %u sessions", cfg->max_sessions);
 fail:
 	dpdk_peer_free(p);
 	return NULL;

@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 
 #include "dpdk/dpdk.h"
+#include "dpdk/dpdk_lcore.h"
 #include "ring_pair.h"
 #include "util/sl_addr.h"
 #include "util/sl_status.h"
@@ -92,25 +93,7 @@ int ring_pair_dp(const struct ring_pair *rp, const char *addr, unsigned plen, ui
 
 struct rte_mbuf *ring_pair_linear(struct rte_mbuf *m, struct rte_mempool *pool)
 {
-	struct rte_mbuf *n;
-	uint32_t len = rte_pktmbuf_pkt_len(m);
-	uint8_t *dst;
-	const void *src;
-
 	if (m->nb_segs == 1)
 		return m;
-	n = rte_pktmbuf_alloc(pool);
-	if (n == NULL || len > rte_pktmbuf_tailroom(n)) {
-		rte_pktmbuf_free(n);
-		rte_pktmbuf_free(m);
-		return NULL;
-	}
-	dst = rte_pktmbuf_mtod(n, uint8_t *);
-	src = rte_pktmbuf_read(m, 0, len, dst);
-	if (src != dst)
-		memcpy(dst, src, len);
-	n->data_len = (uint16_t)len;
-	n->pkt_len = len;
-	rte_pktmbuf_free(m);
-	return n;
+	return dpdk_mbuf_linearise(m, pool);
 }

@@ -44,9 +44,10 @@ int ring_pair_dp(const struct ring_pair *rp, const char *addr, unsigned plen, ui
 
 /*
  * ring_pair_linear - m as one segment: m itself when it is one, else a copy
- * into a fresh mbuf of pool (m freed), or NULL (m freed) when it does not
- * fit. Our dataplane chains indirect mbufs for relayed DATA; the peers'
- * net_input reads one contiguous frame.
+ * into a fresh mbuf of pool as our lcores make one (dpdk_mbuf_linearise: m
+ * freed), or NULL (m freed) when it does not fit. Our dataplane chains
+ * indirect mbufs for relayed DATA; the peers' net_input reads one
+ * contiguous frame.
  */
 struct rte_mbuf;
 struct rte_mbuf *ring_pair_linear(struct rte_mbuf *m, struct rte_mempool *pool);
