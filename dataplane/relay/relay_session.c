@@ -90,6 +90,7 @@ struct relay_session {
 	unsigned attempts;
 	bool     bk_tx;              /**< a MAIL is open at the backend */
 	bool     tx_lost;            /**< the backend died inside the client's transaction */
+	uint32_t mail_refused_tx;    /**< 1 + the transaction whose MAIL was refused; 0 none */
 	bool     data_mode;          /**< message content is flowing to the backend */
 	bool     data_failed;        /**< ... and the backend leg broke meanwhile */
 	bool     closing;
@@ -289,6 +290,10 @@ static void finish(struct relay_session *s, uint32_t slot, bool ok, const char *
 {
 	struct smtp_answer a = { .ok = ok, .close = close, .reply_id = reply_id, .reply = reply, .len = len };
 
+	/* A refused MAIL: the RCPTs pipelined behind it get 503 (job_local_checks).
+	 * The engine's slot names the command and its transaction. */
+	if (!ok && s->smtp.slots[slot % SMTP_SLOTS].verb == SMTP_CMD_MAIL)
+		s->mail_refused_tx = s->smtp.slots[slot % SMTP_SLOTS].tx + 1;
 	tx_note(s, slot, answer_class(ok, reply, len, reply_id));
 	if (s->in_hook && slot == s->hook_slot) {
 		if (reply != NULL && len > 0) {
@@ -649,6 +654,18 @@ static bool relay_domain_ok(const struct cfg *c, const char *domain)
 }
 
 /* The local checks of a job before its policy: relay access, lost transactions. */
+/*
+ * A RCPT whose own MAIL was refused (by policy, before the RCPT's turn came)
+ * after the RCPT was pipelined: 503 here. Not a RCPT whose transaction a
+ * later pipelined RSET ended: it was valid when sent and still goes to the
+ * backend. (A RCPT already queued to the backend behind a MAIL the backend
+ * then refuses gets the backend's own 503.)
+ */
+static bool rcpt_mail_refused(const struct relay_session *s, const struct relay_job *j)
+{
+	return j->verb == SMTP_CMD_RCPT && s->smtp.slots[j->slot % SMTP_SLOTS].tx + 1 == s->mail_refused_tx;
+}
+
 static bool job_local_checks(struct relay_session *s, struct relay_job *j)
 {
 	if (j->verb == SMTP_CMD_RCPT) {
@@ -670,8 +687,7 @@ static bool job_local_checks(struct relay_session *s, struct relay_job *j)
 		finish_id(s, j->slot, false, SMTP_R_BACKEND_FAILED);
 		return false;
 	}
-	if (j->verb == SMTP_CMD_RCPT && !s->smtp.in_tx) {
-		/* its MAIL was refused after the RCPT was pipelined */
+	if (rcpt_mail_refused(s, j)) {
 		finish_id(s, j->slot, false, SMTP_R_NEED_MAIL);
 		return false;
 	}

@@ -264,6 +264,73 @@ static void test_rset_relayed(void)
 	done();
 }
 
+/* MAIL, RCPT, RSET pipelined while the leg still opens: the RSET ends the
+ * transaction in the engine before the RCPT's turn comes, but the RCPT was
+ * valid when sent: it goes to the backend and gets the backend's answer, not
+ * 503 (that is only for a RCPT whose own MAIL was refused). */
+static void test_rcpt_before_pipelined_rset(void)
+{
+	setup(CFG_ONE);
+	CLIENT(GREETING);
+	fake_client_str(c, "EHLO client.example.org\r\n");
+	CLIENT(EHLO_OK);
+	fake_client_str(c, "MAIL FROM:<a@example.org>\r\nRCPT TO:<u@example.net>\r\nRSET\r\n");
+	CU_ASSERT_EQUAL_FATAL(c->nconnect, 1);
+	CLIENT("");
+	fake_backend_connected(c, true);
+	fake_backend_str(c, "220 mta.example.net ESMTP\r\n");
+	BACKEND("EHLO gw.example.net\r\n");
+	fake_backend_str(c, BK_EHLO_PIPE);
+	BACKEND("MAIL FROM:<a@example.org>\r\nRCPT TO:<u@example.net>\r\nRSET\r\n");
+	fake_backend_str(c, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok\r\n");
+	CLIENT("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok\r\n");
+	done();
+}
+
+/* The same with the MAIL refused: its RCPT gets 503 (the backend's, as it
+ * was queued behind the MAIL), and the RSET goes after it. */
+static void test_rcpt_after_refused_mail(void)
+{
+	setup(CFG_ONE);
+	CLIENT(GREETING);
+	fake_client_str(c, "EHLO client.example.org\r\n");
+	CLIENT(EHLO_OK);
+	fake_client_str(c, "MAIL FROM:<a@example.org>\r\nRCPT TO:<u@example.net>\r\nRSET\r\n");
+	fake_backend_connected(c, true);
+	fake_backend_str(c, "220 mta.example.net ESMTP\r\n");
+	BACKEND("EHLO gw.example.net\r\n");
+	fake_backend_str(c, BK_EHLO_PLAIN);
+	BACKEND("MAIL FROM:<a@example.org>\r\n");
+	fake_backend_str(c, "550 5.7.1 sender refused\r\n");
+	BACKEND("RCPT TO:<u@example.net>\r\n");
+	fake_backend_str(c, "503 5.5.1 Error: need MAIL command\r\n");
+	BACKEND("RSET\r\n");   /* it was queued behind the RCPT */
+	fake_backend_str(c, "250 2.0.0 Ok\r\n");
+	CLIENT("550 5.7.1 sender refused\r\n503 5.5.1 Error: need MAIL command\r\n250 2.0.0 Ok\r\n");
+	done();
+}
+
+/* A MAIL refused by our own policy: the RCPT pipelined behind it is ours to
+ * answer (503), it never reaches the backend. */
+static void test_rcpt_after_mail_refused_by_policy(void)
+{
+	setup(CFG_ONE "blocklist sender a@example.org\n");
+	CLIENT(GREETING);
+	fake_client_str(c, "EHLO client.example.org\r\n");
+	CLIENT(EHLO_OK);
+	fake_client_str(c, "MAIL FROM:<a@example.org>\r\nRCPT TO:<u@example.net>\r\nRSET\r\n");
+	CU_ASSERT_EQUAL(c->nconnect, 0);
+	{
+		const char *got = fake_take(c, SL_LEG_CLIENT);
+		bool ok = strncmp(got, "554 ", 4) == 0 && strstr(got, "\r\n503 ") != NULL &&
+			  strstr(got, "\r\n250 2.0.0 Ok\r\n") != NULL;
+		CU_ASSERT(ok);
+		if (!ok)
+			fprintf(stderr, "\n%s:%d: client got [%s]\n", __FILE__, __LINE__, got);
+	}
+	done();
+}
+
 /* ---- backend failures: never a 2xx for the message */
 
 static void test_connect_refused(void)
@@ -747,6 +814,9 @@ void register_tests(void)
 		{ "one at a time otherwise", test_one_at_a_time },
 		{ "250 for the message only after the backend's", test_250_only_after_backend },
 		{ "RSET relayed", test_rset_relayed },
+		{ "RCPT pipelined before RSET while the leg opens: relayed", test_rcpt_before_pipelined_rset },
+		{ "RCPT after its MAIL was refused by the backend: the backend's 503", test_rcpt_after_refused_mail },
+		{ "RCPT after its MAIL was refused by policy: our 503", test_rcpt_after_mail_refused_by_policy },
 		{ NULL, NULL }
 	};
 	static const struct test_case fail[] = {
