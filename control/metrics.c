@@ -14,6 +14,7 @@
 #include "ctlsock/ctl_sock.h"
 #include "ctlsock/ctl_stats.h"
 #include "metrics_relay.h"
+#include "redis/redis_lists.h"
 #include "redis/redis_store.h"
 #include "relay/backend_pool.h"
 #include "util/sl_clock.h"
@@ -147,6 +148,50 @@ static void dataplane_metrics(struct ctl_buf *b, unsigned nw)
 	free(cnt);
 }
 
+/* The Redis round trips as a histogram (cumulative buckets, seconds). */
+static void redis_rtt(struct ctl_buf *b, const struct redis_store_stats *rs)
+{
+	const char *name = "sluice_redis_round_trip_seconds";
+	uint64_t cum = 0;
+
+	head(b, name, "histogram", "Decide scripts, from the write to Redis' reply.");
+	for (unsigned i = 0; i < REDIS_RTT_BUCKETS; i++) {
+		cum += rs->rtt_bucket[i];
+		ctl_buf_printf(b, "%s_bucket{le=\"%u.%06u\"} %" PRIu64 "\n", name, redis_rtt_bounds_us[i] / 1000000u,
+			       redis_rtt_bounds_us[i] % 1000000u, cum);
+	}
+	cum += rs->rtt_bucket[REDIS_RTT_BUCKETS];
+	ctl_buf_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cum);
+	ctl_buf_printf(b, "%s_sum %" PRIu64 ".%06" PRIu64 "\n", name, rs->rtt_sum_us / 1000000u,
+		       rs->rtt_sum_us % 1000000u);
+	ctl_buf_printf(b, "%s_count %" PRIu64 "\n", name, rs->rtt_count);
+}
+
+/* The Redis mirror of the runtime lists, when there is one. */
+static void lists_mirror(struct ctl_buf *b, struct control *ctl)
+{
+	struct redis_lists *rl = control_lists_mirror(ctl);
+	struct redis_lists_stats ls;
+
+	if (rl == NULL)
+		return;
+	redis_lists_stats(rl, &ls);
+	one(b, "sluice_redis_lists_up", "gauge", "1 when both connections of the lists mirror are ready.",
+	    ls.up ? 1 : 0);
+	one(b, "sluice_redis_lists_resyncs_total", "counter", "Full resyncs of the lists mirror done.", ls.resyncs);
+	one(b, "sluice_redis_lists_last_resync_milliseconds", "gauge", "How long the last full resync took.",
+	    ls.last_resync_ms);
+	one(b, "sluice_redis_lists_messages_total", "counter", "Change messages applied from pub/sub.", ls.messages);
+	one(b, "sluice_redis_lists_gaps_total", "counter", "Version gaps seen in the changes (each asks a resync).",
+	    ls.gaps);
+	one(b, "sluice_redis_lists_writes_total", "counter", "List writes sent to Redis.", ls.writes);
+	one(b, "sluice_redis_lists_write_errors_total", "counter", "List writes refused or lost (retried).",
+	    ls.write_errors);
+	one(b, "sluice_redis_lists_reseeds_total", "counter",
+	    "Times Redis had lost the lists and this node wrote them back.", ls.reseeds);
+	one(b, "sluice_redis_lists_pending", "gauge", "Local list changes not yet in Redis.", ls.pending);
+}
+
 void ctl_metrics_render(struct control *ctl, struct ctl_sock *s, struct ctl_buf *b)
 {
 	static const char *const kinds[CFG_LIST_KIND_COUNT] = { "ip", "helo", "sender", "domain", "rcpt" };
@@ -250,7 +295,11 @@ void ctl_metrics_render(struct control *ctl, struct ctl_sock *s, struct ctl_buf 
 		one(b, "sluice_redis_noscript_total", "counter", "NOSCRIPT replies (scripts reloaded).", rs.noscript);
 		one(b, "sluice_redis_connects_total", "counter", "Connections set up.", rs.connects);
 		one(b, "sluice_redis_leases", "gauge", "Concurrency leases this node holds.", rs.leases);
+		one(b, "sluice_redis_errors_total", "counter",
+		    "Error replies to decide scripts (WRONGTYPE, CROSSSLOT, MOVED...).", rs.errors);
+		redis_rtt(b, &rs);
 	}
+	lists_mirror(b, ctl);
 }
 
 /* ---- the HTTP responder */

@@ -8,6 +8,7 @@
 #include "policy/pol_limit.h"
 #include "redis/redis_priv.h"
 #include "redis/redis_store.h"
+#include "util/sl_clock.h"
 #include "util/sl_evloop.h"
 #include "util/sl_log.h"
 
@@ -114,6 +115,7 @@ struct redis_req {
 	bool     in_fifo;
 	uint64_t deadline;
 	uint64_t sent;
+	uint64_t sent_ns;        /**< monotonic, for the round-trip histogram */
 	struct redis_dec *dec;   /**< REQ_DECIDE: its decision, and which group */
 	unsigned group;
 	unsigned script;         /**< REQ_INTERNAL: 1 + the script a SCRIPT LOAD loads, else 0 */
@@ -564,6 +566,22 @@ static void dec_answer(struct redis_store *st, struct redis_dec *d)
 		d->done(d->arg, d->token, &v);
 }
 
+const uint32_t redis_rtt_bounds_us[REDIS_RTT_BUCKETS] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
+};
+
+static void rtt_note(struct redis_store *st, uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	unsigned b = 0;
+
+	while (b < REDIS_RTT_BUCKETS && us > redis_rtt_bounds_us[b])
+		b++;
+	st->stats.rtt_bucket[b]++;
+	st->stats.rtt_sum_us += us;
+	st->stats.rtt_count++;
+}
+
 /* One group's decide reply: 0 charged, i > 0 its i-th key is over (nothing
  * charged), anything else (an error, NULL when the connection went) is no
  * answer. The last reply answers the decision; a late one (after the
@@ -576,6 +594,8 @@ static void group_reply(struct redis_store *st, struct redis_req *rq, redisReply
 
 	for (p = 0; p < d->nidx; p++)
 		nk += d->grp[p] == g;
+	if (reply != NULL && rq->sent_ns != 0)
+		rtt_note(st, sl_clock_ns() - rq->sent_ns);
 	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
 		state = GRP_CHARGED;
 	} else if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0 &&
@@ -854,6 +874,7 @@ static void send_decision(struct redis_store *st, const struct pol_query *q, uin
 		sent++;
 		st->stats.round_trips++;
 		rq->sent = now;
+		rq->sent_ns = sl_clock_ns();
 		rq->deadline = now + st->timeout_ms;
 		if (st->head == NULL)
 			st->last_reply = now; /* idle until now: start the dead-peer clock here */
@@ -1178,4 +1199,5 @@ void redis_store_stats(const struct pol_store *base, struct redis_store_stats *o
 	*out = st->stats;
 	out->up = st->conn.state == REDIS_UP;
 	out->writes = st->conn.writes;
+	out->errors = st->errors;
 }

@@ -33,9 +33,13 @@ struct redis_store_opts {
 #define REDIS_DEFAULT_BACKOFF_MAX_MS     5000
 #define REDIS_DEFAULT_PREFIX             "sluice:"
 
+/* Upper bounds of the round-trip histogram's buckets, in microseconds. */
+#define REDIS_RTT_BUCKETS 10
+extern const uint32_t redis_rtt_bounds_us[REDIS_RTT_BUCKETS];
+
 struct redis_store_stats {
 	uint64_t decisions;   /**< decide() calls, END included */
-	uint64_t round_trips; /**< EVALSHA decisions sent */
+	uint64_t round_trips; /**< decide scripts sent (EVALSHA; one per hash tag of a decision) */
 	uint64_t batches;     /**< loop turns (ms) that sent decisions */
 	uint64_t writes;      /**< socket writes that carried everything (pipelining: far fewer) */
 	uint64_t over;        /**< refused by a limit */
@@ -45,6 +49,13 @@ struct redis_store_stats {
 	uint64_t connects;    /**< successful connections (setup done) */
 	uint32_t leases;      /**< concurrency leases this node holds */
 	bool     up;
+	uint64_t errors;      /**< error replies to decide scripts (WRONGTYPE, CROSSSLOT, MOVED...) */
+	/* Round-trip time of the decide scripts that got a reply, from the
+	 * write to the reply: a Prometheus histogram (counts not cumulative;
+	 * the last bucket is everything above the last bound). */
+	uint64_t rtt_bucket[REDIS_RTT_BUCKETS + 1];
+	uint64_t rtt_sum_us;
+	uint64_t rtt_count;
 };
 
 /* A store on the control thread's loop, from c's policy redis address.

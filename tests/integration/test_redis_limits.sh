@@ -68,6 +68,23 @@ if "$CTL" -s "$T/control-a.sock" metrics >"$T/metrics-a" 2>&1 &&
 else
 	bad redis-metrics "no Redis store figures in node A's metrics" "$T/metrics-a"
 fi
+# the round trips as a histogram: as many counted as scripts answered, the +Inf
+# bucket equal to the count, and the whole exposition valid
+PROM_LINT=${PROM_LINT:-$(dirname "$SLUICE")/../tests/unit/ctlsock/prom_lint}
+rtt_n=$(sed -n 's/^sluice_redis_round_trip_seconds_count \([0-9]*\)$/\1/p' "$T/metrics-a")
+rtt_inf=$(sed -n 's/^sluice_redis_round_trip_seconds_bucket{le="+Inf"} \([0-9]*\)$/\1/p' "$T/metrics-a")
+if [ "${rtt_n:-0}" -ge 5 ] && [ "$rtt_n" = "$rtt_inf" ] && grep -q '^sluice_redis_errors_total 0$' "$T/metrics-a"; then
+	ok redis-latency
+else
+	bad redis-latency "round-trip histogram: count '${rtt_n:-}', +Inf '${rtt_inf:-}' (want >= 5, equal), errors 0" "$T/metrics-a"
+fi
+if [ ! -x "$PROM_LINT" ]; then
+	bad redis-exposition "prom_lint not built ($PROM_LINT)"
+elif "$PROM_LINT" <"$T/metrics-a" >"$T/metrics-a.lint" 2>&1; then
+	ok redis-exposition
+else
+	bad redis-exposition "not a valid exposition" "$T/metrics-a.lint"
+fi
 key='sluice:{ip:127.0.0.31}:msg_rate:5/60000/5'
 if [ "$(redis-cli -p "$RP" exists "$key")" = 1 ]; then ok key-schema; else bad key-schema "no $key in Redis: $(redis-cli -p "$RP" --scan | head -5 | tr '\n' ' ')"; fi
 SL_PORT=$PB

@@ -170,4 +170,14 @@ burst_ok() { [ "$(runtime a)" -ge $((before_a + 2000)) ] && [ "$(runtime b)" -ge
 if wait_for 5 burst_ok; then ok burst-2000; else bad burst-2000 "A has $(runtime a) (was $before_a), B $(runtime b) (was $before_b)" "$T/sluice.log"; fi
 if is a 10.9.7.207 blocked && is b 10.9.0.0 blocked; then ok burst-enforced; else bad burst-enforced "A: $(result a 10.9.7.207), B: $(result b 10.9.0.0)"; fi
 if grep -q "too many generations" "$T/sluice.log"; then bad burst-generations "a generation was kept: $(grep -m1 'too many generations' "$T/sluice.log")"; else ok burst-generations; fi
+
+# 10. the mirror in B's metrics: up, the burst's messages applied, resyncs done
+timeout 10 "$CTL" -s "$T/control-b.sock" metrics >"$T/metrics-b" 2>&1
+msgs=$(sed -n 's/^sluice_redis_lists_messages_total \([0-9]*\)$/\1/p' "$T/metrics-b")
+if grep -q '^sluice_redis_lists_up 1$' "$T/metrics-b" && [ "${msgs:-0}" -ge 2000 ] &&
+	grep -Eq '^sluice_redis_lists_resyncs_total [1-9]' "$T/metrics-b"; then
+	ok lists-metrics
+else
+	bad lists-metrics "lists mirror metrics of B: up, >= 2000 messages ('${msgs:-}'), resyncs" "$T/metrics-b"
+fi
 finish

@@ -14,6 +14,7 @@
 struct pc_family {
 	char name[PC_NAME_MAX];
 	bool help, type, counter, samples, closed;
+	bool hist;   /* histogram or summary: samples are NAME_bucket, NAME_sum, NAME_count (and NAME{quantile}) */
 };
 
 struct pc {
@@ -80,6 +81,25 @@ static struct pc_family *family(struct pc *p, const char *name, size_t n)
 	memset(f, 0, sizeof(*f));
 	memcpy(f->name, name, n);
 	return f;
+}
+
+/* A histogram's or summary's family for a sample named NAME_bucket,
+ * NAME_sum or NAME_count, or NULL. */
+static struct pc_family *hist_family(struct pc *p, const char *name, size_t n)
+{
+	static const char *const sfx[] = { "_bucket", "_sum", "_count" };
+
+	for (unsigned k = 0; k < sizeof(sfx) / sizeof(sfx[0]); k++) {
+		size_t l = strlen(sfx[k]);
+
+		if (n <= l || strncmp(name + n - l, sfx[k], l) != 0)
+			continue;
+		for (size_t i = 0; i < p->nfam; i++)
+			if (p->fam[i].hist && strlen(p->fam[i].name) == n - l &&
+			    strncmp(p->fam[i].name, name, n - l) == 0)
+				return &p->fam[i];
+	}
+	return NULL;
 }
 
 /* Entering family f's group: a group left before cannot start again. */
@@ -233,7 +253,9 @@ static int sample(struct pc *p, const char *s)
 
 	if (n == 0)
 		return fail(p, "bad metric name");
-	f = family(p, s, n);
+	f = hist_family(p, s, n);
+	if (f == NULL)
+		f = family(p, s, n);
 	if (f == NULL)
 		return fail(p, "no memory or name too long");
 	if (!f->help || !f->type)
@@ -245,8 +267,18 @@ static int sample(struct pc *p, const char *s)
 		rc = parse_labels(p, &q, labels, &nlab);
 	if (rc == 0)
 		rc = value_part(p, q);
-	if (rc == 0)
-		rc = remember(p, f->name, labels, nlab);
+	if (rc == 0 && f->hist && n > strlen(f->name) && strncmp(s + strlen(f->name), "_bucket", 7) == 0) {
+		bool le = false;
+		for (size_t i = 0; i < nlab; i++)
+			le = le || strncmp(labels[i], "le=", 3) == 0;
+		if (!le)
+			rc = fail(p, "bucket of %s without an le label", f->name);
+	}
+	if (rc == 0) {
+		char own[PC_NAME_MAX];
+		snprintf(own, sizeof(own), "%.*s", (int)n, s);   /* NAME_sum and NAME_count differ */
+		rc = remember(p, own, labels, nlab);
+	}
 	for (size_t i = 0; i < nlab; i++)
 		free(labels[i]);
 	return rc;
@@ -288,6 +320,7 @@ static int comment(struct pc *p, const char *s)
 	f->type = true;
 	if (*q == ' ')
 		q++;
+	f->hist = strcmp(q, "histogram") == 0 || strcmp(q, "summary") == 0;
 	if (strcmp(q, "counter") == 0)
 		f->counter = true;
 	else if (strcmp(q, "gauge") != 0 && strcmp(q, "untyped") != 0 && strcmp(q, "summary") != 0 &&

@@ -166,6 +166,12 @@ static void test_checker(void)
 		{ "# HELP g G.\n# TYPE g gauge\ng 1\n# HELP h H.\n# TYPE h gauge\nh 1\ng{w=\"1\"} 1\n", -1 }, /* split */
 		{ "# HELP g G.\n# TYPE g gauge\ng 1\r\n", -1 },
 		{ "# HELP 0g G.\n# TYPE 0g gauge\n", -1 },
+		/* histograms: NAME_bucket{le}, NAME_sum, NAME_count belong to NAME */
+		{ "# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"0.1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 0.3\nh_count 2\n", 0 },
+		{ "# HELP h H.\n# TYPE h histogram\nh_bucket 1\n", -1 },                     /* bucket without le */
+		{ "# HELP h H.\n# TYPE h gauge\nh_sum 1\n", -1 },                            /* not a histogram */
+		{ "# HELP h H.\n# TYPE h histogram\nh_count 1\nh_count 2\n", -1 },           /* twice */
+		{ "# HELP h H.\n# TYPE h histogram\nh_sum 1\n# HELP g G.\n# TYPE g gauge\ng 1\nh_count 1\n", -1 },
 	};
 	char err[256];
 
