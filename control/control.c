@@ -11,7 +11,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "ctlsock/ctl_lists.h"
 #include "ctlsock/ctl_sock.h"
+#include "lists_builder.h"
 #include "metrics.h"
 #include "redis/redis_lists.h"
 #include "redis/redis_store.h"
@@ -84,6 +86,9 @@ struct control {
 	bool     lists_pending;
 	uint64_t lists_next_ms;           /**< no rebuild before this (monotonic) */
 	uint64_t lists_build_ms;          /**< what the last one took */
+	struct lists_builder *builder;    /**< finishes rebuilds off this thread */
+	uint64_t lists_epoch;             /**< bumped per build: a result superseded by a later build is dropped */
+	uint64_t lists_t0_ns;             /**< when the build in flight started */
 
 	/* each worker's outcome counters (control_worker_stats_set); the lock
 	 * makes a clear wait for a read in flight, the workers never take it */
@@ -272,6 +277,7 @@ static void do_reload(struct control *ctl)
 		cfg_unref(c);
 		return;
 	}
+	ctl->lists_epoch++;   /* a rebuild in flight is older than these lists: dropped when back */
 	if (backend_pool_apply(ctl->pool, c) != SL_OK)
 		sl_warn("reload: some backends did not fit the pool");
 	if (!redis_store_same_server(old, c)) {
@@ -508,25 +514,68 @@ void control_post(struct control *ctl, unsigned w, const struct ctl_msg *m)
  * as their loops turn). The first change after a quiet spell goes at once. */
 #define LISTS_MIN_GAP_MS 10
 
+static void lists_built(void *arg, struct pol_snapshot *snap, uint64_t tag, uint64_t build_ns);
+
+/* Start a rebuild: the entries are copied here (fast), the sorting and
+ * indexing is the builder thread's (lists_built takes the result). */
 static void lists_publish_now(struct control *ctl)
 {
 	struct cfg *c = atomic_load(&ctl->cfg); /* ours: this thread replaces it */
-	uint64_t t0 = sl_clock_ns(), now;
-	struct pol_snapshot *snap = ctl_lists_build(ctl_sock_lists(ctl->sock), c);
+	struct pol_snapshot_builder *b;
 
-	now = sl_clock_ms();
+	if (lists_builder_busy(ctl->builder)) {
+		ctl->lists_pending = true;   /* lists_built starts the next one */
+		return;
+	}
+	ctl->lists_t0_ns = sl_clock_ns();
 	ctl->lists_pending = false;
+	b = ctl_lists_collect(ctl_sock_lists(ctl->sock), c);
+	if (b == NULL || lists_builder_start(ctl->builder, b, ++ctl->lists_epoch) != SL_OK)
+		lists_built(ctl, NULL, ctl->lists_epoch, 0);
+}
+
+/* A rebuild is back (on this thread). */
+static void lists_built(void *arg, struct pol_snapshot *snap, uint64_t tag, uint64_t build_ns)
+{
+	struct control *ctl = arg;
+	uint64_t now = sl_clock_ms();
+
+	(void)build_ns;
+	if (tag != ctl->lists_epoch) {
+		pol_snapshot_free(snap);   /* a synchronous build (reload, flush) came after it */
+		if (ctl->lists_pending)
+			(void)control_lists_changed(ctl);
+		return;
+	}
 	if (snap == NULL) {
 		sl_err("control: no memory to rebuild the lists; trying again in a second");
 		ctl->lists_pending = true;
 		ctl->lists_next_ms = now + 1000;
-		tw_arm(sl_evloop_wheel(ctl->loop), &ctl->lists_timer, sl_evloop_now(ctl->loop) + 1000);
+		if (!tw_armed(&ctl->lists_timer))
+			tw_arm(sl_evloop_wheel(ctl->loop), &ctl->lists_timer, sl_evloop_now(ctl->loop) + 1000);
 		return;
 	}
-	ctl->lists_build_ms = (sl_clock_ns() - t0) / 1000000;
+	ctl->lists_build_ms = (sl_clock_ns() - ctl->lists_t0_ns) / 1000000;
 	ctl->lists_next_ms = now + SL_MAX(LISTS_HOLDOFF * ctl->lists_build_ms, (uint64_t)LISTS_MIN_GAP_MS);
 	publish(ctl, NULL, snap);
 	wake_workers(ctl);
+	if (ctl->lists_pending)   /* changes that came during the build: after the hold-off */
+		(void)control_lists_changed(ctl);
+}
+
+/* The same at once, on this thread: for what must see the change now. */
+static int lists_publish_sync(struct control *ctl)
+{
+	struct cfg *c = atomic_load(&ctl->cfg);
+	struct pol_snapshot *snap = ctl_lists_build(ctl_sock_lists(ctl->sock), c);
+
+	if (snap == NULL)
+		return SL_ERROR;
+	ctl->lists_epoch++;   /* a build in flight is older than this */
+	ctl->lists_pending = false;
+	publish(ctl, NULL, snap);
+	wake_workers(ctl);
+	return SL_OK;
 }
 
 static void on_lists_timer(struct tw_timer *t)
@@ -543,8 +592,8 @@ int control_lists_changed(struct control *ctl)
 
 	if (ctl->sock == NULL)
 		return SL_ERROR;
-	if (tw_armed(&ctl->lists_timer)) {
-		ctl->lists_pending = true; /* the timer publishes this change too */
+	if (tw_armed(&ctl->lists_timer) || lists_builder_busy(ctl->builder)) {
+		ctl->lists_pending = true; /* the timer, or the build's return, publishes this change too */
 		return SL_OK;
 	}
 	if (now >= ctl->lists_next_ms) {
@@ -559,11 +608,12 @@ int control_lists_changed(struct control *ctl)
 
 void control_lists_flush(struct control *ctl)
 {
-	if (!ctl->lists_pending)
+	if (!ctl->lists_pending && !lists_builder_busy(ctl->builder))
 		return;
 	if (tw_armed(&ctl->lists_timer))
 		tw_cancel(sl_evloop_wheel(ctl->loop), &ctl->lists_timer);
-	lists_publish_now(ctl);
+	if (lists_publish_sync(ctl) != SL_OK)
+		sl_err("control: no memory to rebuild the lists");
 }
 
 struct redis_lists *control_lists_mirror(struct control *ctl)
@@ -649,6 +699,9 @@ struct control *control_new(struct cfg *c, unsigned nworkers, struct backend_poo
 	if (ctl->sock == NULL)
 		goto fail;
 	tw_timer_init(&ctl->lists_timer, on_lists_timer);
+	ctl->builder = lists_builder_new(ctl->loop, lists_built, ctl);
+	if (ctl->builder == NULL)
+		goto fail;
 	lists_mirror_apply(ctl, NULL, c);
 	ctl->metrics = ctl_metrics_new(ctl, ctl->sock, c);
 	return ctl;
@@ -663,6 +716,7 @@ void control_free(struct control *ctl)
 	if (ctl == NULL)
 		return;
 	ctl_metrics_free(ctl->metrics);
+	lists_builder_free(ctl->builder);
 	redis_lists_free(ctl->mirror); /* before the lists it mirrors */
 	if (ctl->sock != NULL && tw_armed(&ctl->lists_timer))
 		tw_cancel(sl_evloop_wheel(ctl->loop), &ctl->lists_timer);

@@ -633,6 +633,11 @@ size_t ctl_lists_bytes(const struct ctl_lists *l)
 
 struct pol_snapshot *ctl_lists_build(const struct ctl_lists *l, const struct cfg *c)
 {
+	return pol_snapshot_builder_finish(ctl_lists_collect(l, c));
+}
+
+struct pol_snapshot_builder *ctl_lists_collect(const struct ctl_lists *l, const struct cfg *c)
+{
 	struct pol_snapshot_builder *b = pol_snapshot_builder_new();
 
 	if (b == NULL)
@@ -655,7 +660,7 @@ struct pol_snapshot *ctl_lists_build(const struct ctl_lists *l, const struct cfg
 			pol_snapshot_builder_add_name(b, (enum cfg_list_kind)x->kind, x->allow, x->v.name, reason);
 		}
 	}
-	return pol_snapshot_builder_finish(b);
+	return b;
 }
 
 void ctl_lists_free(struct ctl_lists *l)

@@ -10,6 +10,8 @@
 #include "cfg.h"
 #include "policy/pol.h"
 
+struct pol_snapshot_builder;
+
 /*
  * A runtime entry is 40 bytes whatever its kind: an IP prefix inline, a name
  * by pointer, the reason as an interned id (a feed of a million addresses
@@ -134,6 +136,10 @@ size_t ctl_lists_bytes(const struct ctl_lists *l);
  * ones (a config entry wins over a runtime one of the same value). NULL on
  * no memory. */
 struct pol_snapshot *ctl_lists_build(const struct ctl_lists *l, const struct cfg *c);
+/* The first half of ctl_lists_build: the entries copied into a builder (the
+ * strings too), which pol_snapshot_builder_finish may then finish on
+ * another thread while l changes. NULL on no memory. */
+struct pol_snapshot_builder *ctl_lists_collect(const struct ctl_lists *l, const struct cfg *c);
 void ctl_lists_free(struct ctl_lists *l);
 
 #endif
