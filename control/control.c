@@ -503,11 +503,12 @@ void control_post(struct control *ctl, unsigned w, const struct ctl_msg *m)
 
 /* ---- runtime lists: when the workers get a new snapshot; the Redis mirror */
 
-/* A rebuild costs the control loop its build time (a million /32s: about
- * 100 ms, measured by tests/bench/bench_lists): after one, the next waits
- * LISTS_HOLDOFF times as long, so rebuilds take at most a quarter of the
- * loop however fast changes arrive, and a small list (microseconds) is
- * republished at once. Workers only swap a pointer. */
+/* A rebuild (a million /32s: about 100 ms, tests/bench/bench_lists) runs on
+ * the builder thread; this loop only copies the entries out. After one, the
+ * next waits LISTS_HOLDOFF times as long, so that thread is busy at most a
+ * quarter of the time however fast changes arrive (they are batched into
+ * the next build), and a small list (microseconds) is republished at once.
+ * Workers only swap a pointer. */
 #define LISTS_HOLDOFF 3
 /* And never more than one rebuild per this many ms (a burst of messages:
  * each would retire a generation, and the workers free them only as fast
