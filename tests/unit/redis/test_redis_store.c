@@ -204,6 +204,43 @@ static void test_two_nodes(void)
 	b->ops->destroy(b);
 }
 
+/* Clock skew between nodes: B's clock is an hour ahead, C's an hour behind
+ * (the now each is handed). The scripts read Redis' TIME, so the three
+ * share one limit exactly, and the refill is the server's too. */
+static int decide_at(struct pol_store *st, const char *ip, int64_t skew_ms)
+{
+	struct pol_query q = query(POL_STAGE_MAIL, ip);
+	unsigned before = nanswers;
+
+	pol_store_decide(st, &q, (uint64_t)((int64_t)sl_clock_ms() + skew_ms), 1000 + before, on_done, NULL);
+	CU_ASSERT_FATAL(run_until(&nanswers, before + 1, 3000));
+	return answers[before].action;
+}
+
+static void test_clock_skew(void)
+{
+	struct redis_store_opts o;
+	struct pol_store *st[3];
+	static const int64_t skew[3] = { 0, 3600 * 1000, -3600 * 1000 };
+	unsigned acc = 0;
+
+	NEED_REDIS();
+	lim(CFG_LIMIT_MSG_RATE, 6, MIN);
+	o = opts();
+	for (int n = 0; n < 3; n++)
+		st[n] = new_store(&o);
+	for (int i = 0; i < 12; i++)
+		acc += decide_at(st[i % 3], "198.18.0.77", skew[i % 3]) == POL_ACCEPT;
+	CU_ASSERT_EQUAL(acc, 6);   /* not 6 per node, nor a refill from B's hour ahead */
+	/* a fresh key on the node an hour behind alone: its full burst, no more */
+	acc = 0;
+	for (int i = 0; i < 7; i++)
+		acc += decide_at(st[2], "198.18.0.78", skew[2]) == POL_ACCEPT;
+	CU_ASSERT_EQUAL(acc, 6);   /* C's clock an hour behind does not hold back the burst */
+	for (int n = 0; n < 3; n++)
+		st[n]->ops->destroy(st[n]);
+}
+
 static void test_concurrency(void)
 {
 	struct redis_store_opts o;
@@ -594,6 +631,7 @@ static void test_from_config(void)
 static const struct test_case cases[] = {
 	{ "msg_rate admits N, then 450 4.7.1", test_msg_rate },
 	{ "two nodes share the counters", test_two_nodes },
+	{ "three nodes with skewed clocks share one limit (the server's TIME)", test_clock_skew },
 	{ "concurrency across nodes, END releases", test_concurrency },
 	{ "leases: refreshed while alive, expire after a crash", test_lease_expiry },
 	{ "Redis hung, killed, restarted: fail modes, reconnect", test_redis_down },
