@@ -15,6 +15,8 @@ export PATH=$PATH:/usr/sbin:/sbin    # smtp-sink, postfix, ss
 IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$IT_DIR/../.." && pwd)
 SLUICE=${SLUICE:-$ROOT/build/dataplane/sluice}
+# sluicectl of the same build; SLCTL is the name the dpdk tests once read, still honoured
+SLUICECTL=${SLUICECTL:-${SLCTL:-$(dirname "$SLUICE")/../control/sluicectl}}
 PY=/usr/bin/python3                  # Debian's python, which has aiosmtpd
 TEST_NAME=${TEST_NAME:-$(basename "$0" .sh)}
 TEST_NAME=${TEST_NAME#test_}

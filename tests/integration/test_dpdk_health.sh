@@ -1,10 +1,10 @@
 #!/bin/bash
 # test_dpdk_health.sh - under `transport dpdk` the workers check the backends on their own TCP stack: a killed backend is marked down within the interval, sessions go to the other, a restarted one comes back up.
 #
-# Topology (198.18.0.0/15 only, inside namespaces this test creates), test_dpdk_smtp.sh's:
-#   netns sl-dh-cPID: veth shcPID 198.18.0.2/24 (swaks), 198.18.0.3/24 and 198.18.0.4/24
+# Topology (198.18.0.0/15 only, inside namespaces this test creates), lib_dpdk.sh's:
+#   netns sl-dcPID: veth sdcPID 198.18.0.2/24 (swaks), 198.18.0.3/24 and 198.18.0.4/24
 #        (capture_backend.py :2525 each: backends b1 and b2)
-#        <->  netns sl-dh-gPID: veth shgPID, no address: sluice's DPDK port 0 (net_af_packet), 198.18.0.1/24.
+#        <->  netns sl-dgPID: veth sdgPID, no address: sluice's DPDK port 0 (net_af_packet), 198.18.0.1/24.
 # The gateway namespace has no route anywhere: a check made with a kernel socket
 # there could never pass, so every "up" below is a check through our stack.
 # health_check interval 1s timeout 1s rise 1 fall 1: down or up within about 2 s.
@@ -14,78 +14,46 @@
 # after a valid header: up means the check sent it, and each header is checked.
 # Everything is removed in the EXIT trap, whatever happens. Exit 0 PASS, 1 FAIL, 77 SKIP.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_dpdk.sh"
 need_sluice
 need_cmd swaks ethtool
+dpdk_need_root
 
-NS_C=sl-dh-c$$
-NS_G=sl-dh-g$$
-IF_C=shc$$
-IF_G=shg$$
-GW=198.18.0.1
-BK1=198.18.0.3
+BK1=$BK
 BK2=198.18.0.4
 PX1=198.18.0.5
 PX2=198.18.0.6
 BK_PORT=2525
-SL_PID=
 declare -A CAP=()   # backend name -> PID of its capture_backend.py
 declare -A RUNS=()  # backend name -> how many times it was started
-SLCTL=${SLCTL:-$(dirname "$SLUICE")/../control/sluicectl}
 
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP $TEST_NAME: needs root (namespaces, af_packet)"
-	exit 77
-fi
-if [ ! -x "$SLCTL" ]; then
+if [ ! -x "$SLUICECTL" ]; then
 	echo "SKIP $TEST_NAME: sluicectl is not built"
 	exit 77
 fi
 
-ns_cleanup() {
+dpdk_teardown() {
 	local p
 	[ -n "$SL_PID" ] && _kill_pid "$SL_PID"
 	for p in "${CAP[@]}"; do _kill_pid "$p"; done
-	ip netns del "$NS_C" 2>/dev/null
-	ip netns del "$NS_G" 2>/dev/null
-	ip link del "$IF_C" 2>/dev/null
-	ip link del "$IF_G" 2>/dev/null
 	return 0
 }
-trap '_rc=$?; ns_cleanup; (exit $_rc); _cleanup' EXIT
 
-set -e
-ip netns add "$NS_C"
-ip netns add "$NS_G"
-ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_G" netns "$NS_G"
-for ns in "$NS_C" "$NS_G"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-	ip -n "$ns" link set lo up
-done
-ip -n "$NS_C" addr add 198.18.0.2/24 dev "$IF_C"
-ip -n "$NS_C" addr add "$BK1/24" dev "$IF_C"
-ip -n "$NS_C" addr add "$BK2/24" dev "$IF_C"
-ip -n "$NS_C" addr add "$PX1/24" dev "$IF_C"
-ip -n "$NS_C" addr add "$PX2/24" dev "$IF_C"
-ip netns exec "$NS_C" ethtool -K "$IF_C" tx off tso off gso off >/dev/null 2>&1
-ip netns exec "$NS_G" ethtool -K "$IF_G" gro off >/dev/null 2>&1 || true
-ip -n "$NS_C" link set "$IF_C" up
-ip -n "$NS_G" link set "$IF_G" up
-set +e
+dpdk_ns_up "$BK2" "$PX1" "$PX2"
 
 # cap_start NAME ADDR - a capture backend in the client namespace; its files in
-# $T/NAME-RUN, a new directory each start (a restarted one numbers from 1 again)
+# $T/NAME-RUN (its output in $T/NAME-RUN.log), a new directory each start (a
+# restarted one numbers from 1 again)
 cap_start() {
-	local name=$1 addr=$2 d
+	local name=$1 addr=$2
 	RUNS[$name]=$((${RUNS[$name]:-0} + 1))
-	d="$T/$name-${RUNS[$name]}"
-	mkdir -p "$d"
-	ip netns exec "$NS_C" "$PY" "$IT_DIR/capture_backend.py" --host "$addr" --port "$BK_PORT" \
-		--dir "$d" >>"$T/$name.log" 2>&1 &
-	CAP[$name]=$!
-	track_pid "${CAP[$name]}"
-	wait_for 15 cap_listens "$addr" || { log "capture backend $name did not listen on $addr:$BK_PORT"; return 1; }
+	dpdk_capture_backend "$T/$name-${RUNS[$name]}" "$BK_PORT" "$addr"
+	local rc=$?
+	CAP[$name]=$CAP_PID
+	CAP_PID=
+	[ $rc -eq 0 ] || log "capture backend $name did not listen on $addr:$BK_PORT"
+	return $rc
 }
-cap_listens() { ip netns exec "$NS_C" ss -Htln "sport = :$BK_PORT" 2>/dev/null | grep -qF "$1:$BK_PORT"; }
 cap_stop() { # NAME: kill -9, a crash; the kernel then refuses the checks' SYNs
 	kill -KILL "${CAP[$1]}" 2>/dev/null
 	wait "${CAP[$1]}" 2>/dev/null
@@ -104,7 +72,7 @@ health_conns() {
 
 # backend_up SOCK NAME - prints true/false from `sluicectl backends list`
 backend_up() {
-	timeout 5 "$SLCTL" -s "$1" --json backends list 2>/dev/null | "$PY" -c '
+	timeout 5 "$SLUICECTL" -s "$1" --json backends list 2>/dev/null | "$PY" -c '
 import json, sys
 for b in json.load(sys.stdin).get("backends", []):
     if b["name"] == sys.argv[1]:
@@ -112,49 +80,14 @@ for b in json.load(sys.stdin).get("backends", []):
 }
 is_state() { [ "$(backend_up "$1" "$2")" = "$3" ]; }   # SOCK NAME true|false
 
-dsw() {
-	local out=$1
-	shift
-	ip netns exec "$NS_C" timeout 60 swaks --server "$GW:25" --helo client.test.example \
-		--from a@b.example --to user@example.net --timeout 30 --suppress-data "$@" >"$out" 2>&1
-}
+cap_start b1 "$BK1" && cap_start b2 "$BK2" || { bad start "capture backends did not start" "$T/b1-1.log" "$T/b2-1.log"; finish; }
 
-greets() {
-	kill -0 "$SL_PID" 2>/dev/null || return 2
-	ip netns exec "$NS_C" timeout 3 "$PY" - "$GW" <<'PY' >/dev/null 2>&1
-import socket, sys
-s = socket.create_connection((sys.argv[1], 25), timeout=2)
-sys.exit(0 if s.recv(512).startswith(b"220") else 1)
-PY
-}
-wait_greet() {
-	for _ in $(seq 30); do
-		greets
-		case $? in
-		0) return 0 ;;
-		2) return 1 ;;
-		esac
-		sleep 1
-	done
-	return 1
-}
-
-cap_start b1 "$BK1" && cap_start b2 "$BK2" || { bad start "capture backends did not start" "$T/b1.log" "$T/b2.log"; finish; }
-
-cat >"$T/sluice.conf" <<EOF
-hostname      mx.test.example
-listen        $GW:25
-transport     dpdk
-dpdk {
-	eal   "-l 0-1 --no-huge -m 512 --no-pci --no-shconf --no-telemetry --file-prefix=sl_health_$$ --vdev=net_af_packet0,iface=$IF_G,qdisc_bypass=1"
-	port  0 address $GW/24
-	mbufs 16383
-}
+{
+	dpdk_conf health
+	cat <<EOF
 max_sessions  20
 relay_domains example.net
-greet_pause   0s
 shutdown_grace 3s
-control       $T/control.sock mode 0600
 health_check  interval 1s timeout 1s rise 1 fall 1
 backend_connect_timeout 3s
 backend_reply_timeout 10s
@@ -162,18 +95,14 @@ backend_data_timeout 20s
 backend       b1 $BK1:$BK_PORT xclient off
 backend       b2 $BK2:$BK_PORT xclient off
 EOF
-if ! timeout 10 "$SLUICE" -t -c "$T/sluice.conf" >"$T/sluice-t.out" 2>&1; then
-	bad config "sluice -t rejected the config" "$T/sluice-t.out"
-	finish
-fi
+} >"$T/sluice.conf"
+dpdk_check_conf "$T/sluice.conf"
 
 # run_phase TAG CONF LOG SOCK - the whole story on one sluice
 run_phase() {
 	local tag=$1 conf=$2 slog=$3 sock=$4 t0 took i n1 n2 h1 h2
-	ip netns exec "$NS_G" "$SLUICE" -c "$conf" 2>"$slog" &
-	SL_PID=$!
-	track_pid "$SL_PID"
-	if ! wait_greet; then
+	dpdk_sluice "$conf" "$slog"
+	if ! dpdk_wait_greet; then
 		bad "$tag-start" "sluice did not greet on $GW:25" "$slog"
 		_kill_pid "$SL_PID"
 		SL_PID=
@@ -216,7 +145,7 @@ run_phase() {
 	fi
 	# every session now goes to b2, and each is delivered
 	n2=$(msgs b2)
-	for i in $(seq 6); do dsw "$T/sw.$tag.down$i"; done
+	for i in $(seq 6); do dpdk_swaks "$T/sw.$tag.down$i"; done
 	if wait_for 10 eval '[ $(msgs b2) -ge $((n2 + 6)) ]' && [ "$(msgs b2)" -eq $((n2 + 6)) ]; then
 		ok "$tag-sessions-to-b2"
 	else
@@ -224,7 +153,7 @@ run_phase() {
 	fi
 
 	# b1 back: up again within about 2 s, and it takes sessions again
-	cap_start b1 "$BK1" || bad "$tag-restart" "b1 did not restart" "$T/b1.log"
+	cap_start b1 "$BK1" || bad "$tag-restart" "b1 did not restart" "$T/b1-${RUNS[b1]}.log"
 	t0=$(date +%s%N)
 	if wait_for 8 is_state "$sock" b1 true; then
 		took=$((($(date +%s%N) - t0) / 1000000))
@@ -238,7 +167,7 @@ run_phase() {
 		bad "$tag-up-again" "b1 still down 8 s after it came back" "$slog"
 	fi
 	n1=$(msgs b1) n2=$(msgs b2)
-	for i in $(seq 6); do dsw "$T/sw.$tag.up$i"; done
+	for i in $(seq 6); do dpdk_swaks "$T/sw.$tag.up$i"; done
 	wait_for 10 eval '[ $(( $(msgs b1) + $(msgs b2) )) -ge $((n1 + n2 + 6)) ]'
 	if [ "$(msgs b1)" -gt "$n1" ] && [ $(( $(msgs b1) + $(msgs b2) )) -eq $((n1 + n2 + 6)) ]; then
 		ok "$tag-sessions-to-b1-again"
@@ -309,16 +238,14 @@ for px in p1:$PX1 p2:$PX2; do
 	ip netns exec "$NS_C" "$PY" "$T/proxy_backend.py" "$addr" "$BK_PORT" "$T/$name.hdr" >"$T/$name.log" 2>&1 &
 	CAP[$name]=$!
 	track_pid "${CAP[$name]}"
-	wait_for 15 cap_listens "$addr" || bad proxy-start "PROXY backend $name did not listen" "$T/$name.log"
+	wait_for 15 dpdk_listens "$addr" "$BK_PORT" || bad proxy-start "PROXY backend $name did not listen" "$T/$name.log"
 done
 sed -e "s/sl_health_$$/sl_health3_$$/" -e "s#control.sock#control3.sock#" -e '/^backend /d' "$T/sluice.conf" >"$T/sluice3.conf"
 echo "backend       p1 $PX1:$BK_PORT xclient off proxy_protocol v1" >>"$T/sluice3.conf"
 echo "backend       p2 $PX2:$BK_PORT xclient off proxy_protocol v2" >>"$T/sluice3.conf"
-ip netns exec "$NS_G" "$SLUICE" -c "$T/sluice3.conf" 2>"$T/sluice3.log" &
-SL_PID=$!
-track_pid "$SL_PID"
+dpdk_sluice "$T/sluice3.conf" "$T/sluice3.log"
 quits() { grep -c '^quit$' "$T/$1.hdr" 2>/dev/null || echo 0; }
-if ! wait_greet; then
+if ! dpdk_wait_greet; then
 	bad proxy-start "sluice did not greet on $GW:25" "$T/sluice3.log"
 elif wait_for 10 eval '[ $(quits p1) -ge 2 ] && [ $(quits p2) -ge 2 ]' && sleep 2 &&
 	is_state "$T/control3.sock" p1 true && is_state "$T/control3.sock" p2 true &&

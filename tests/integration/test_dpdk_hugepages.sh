@@ -7,8 +7,9 @@
 # af_packet veth end of lib_dpdk.sh's topology. It checks that the pages are
 # really in use while sluice runs, that mail is relayed byte for byte, and
 # that after SIGTERM every page is free again and no file is left in the mount.
-# The EXIT trap kills sluice and the backend, unmounts, restores the reservation
-# and removes the namespaces, whatever happens. Exit 0 PASS, 1 FAIL, 77 SKIP.
+# The EXIT trap (dpdk_teardown, then lib_dpdk.sh's) kills sluice and the backend,
+# unmounts, restores the reservation and removes the namespaces, whatever
+# happens. Exit 0 PASS, 1 FAIL, 77 SKIP.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_dpdk.sh"
 need_sluice
@@ -18,24 +19,22 @@ dpdk_need_root
 HP=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 PAGES=192            # EAL -m 256 takes 128; the rest is slack for rounding
 BK_PORT=2525
-SL_PID=
-CAP_PID=
 HP_OLD=
 HUGE_DIR=
 
 hp_free() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
 
-hp_cleanup() {
+# before lib_dpdk.sh's exit: sluice first, it holds the pages
+dpdk_teardown() {
 	[ -n "$SL_PID" ] && _kill_pid "$SL_PID"
-	[ -n "$CAP_PID" ] && _kill_pid "$CAP_PID"
+	SL_PID=
 	if [ -n "$HUGE_DIR" ] && mountpoint -q "$HUGE_DIR"; then
 		rm -f "$HUGE_DIR"/* 2>/dev/null
 		umount "$HUGE_DIR"
 	fi
 	[ -n "$HP_OLD" ] && echo "$HP_OLD" >"$HP" 2>/dev/null
-	dpdk_ns_cleanup
+	return 0
 }
-trap '_rc=$?; hp_cleanup; (exit $_rc); _cleanup' EXIT
 
 if [ ! -w "$HP" ]; then
 	echo "SKIP $TEST_NAME: no 2 MB hugepage pool in this kernel ($HP)"
@@ -56,36 +55,22 @@ if ! mount -t hugetlbfs -o pagesize=2M nodev "$HUGE_DIR"; then
 	finish
 fi
 
-if ! dpdk_ns_setup; then
-	bad setup "namespaces or veth pair"
-	finish
-fi
-if ! dpdk_capture_backend "$T/cap" "$BK_PORT"; then
-	bad start "capture backend did not listen on $BK:$BK_PORT" "$T/cap.log"
-	finish
-fi
+dpdk_ns_up
+dpdk_cap_up "$BK_PORT"
 
-cat >"$T/sluice.conf" <<EOF
-hostname      mx.test.example
-listen        $GW:25
-transport     dpdk
-dpdk {
-	eal   "-l 0-1 -m 256 --huge-dir=$HUGE_DIR --huge-unlink --no-pci --no-shconf --no-telemetry --file-prefix=sl_huge_$$ --vdev=net_af_packet0,iface=$IF_G,qdisc_bypass=1"
-	port  0 address $GW/24
-	mbufs 16383
-}
+DPDK_EAL_MEM="-m 256 --huge-dir=$HUGE_DIR --huge-unlink"
+{
+	dpdk_conf huge
+	cat <<EOF
 max_sessions  50
 relay_domains example.net
-greet_pause   0s
 shutdown_grace 5s
-control       $T/control.sock mode 0600
 backend       cap $BK:$BK_PORT xclient off
 EOF
+} >"$T/sluice.conf"
 free1=$(hp_free)
-ip netns exec "$NS_G" "$SLUICE" -c "$T/sluice.conf" 2>"$T/sluice.log" &
-SL_PID=$!
-track_pid "$SL_PID"
-if ! dpdk_wait_greet "$SL_PID"; then
+dpdk_sluice "$T/sluice.conf" "$T/sluice.log"
+if ! dpdk_wait_greet; then
 	bad start "sluice on hugepages did not greet on $GW:25" "$T/sluice.log"
 	finish
 fi
@@ -98,23 +83,8 @@ else
 	ok hugepages-used
 fi
 
-n=0
 for size in 1024 1048576; do
-	c=deliver-$size
-	make_body "$T/b$size" "$size"
-	if ! dpdk_swaks "$T/sw.$c" --data @"$T/b$size.send"; then
-		bad "$c" "swaks failed: $(first_error "$T/sw.$c")" "$T/sw.$c" "$T/sluice.log"
-		continue
-	fi
-	n=$((n + 1))
-	if ! wait_for 15 capture_has cap "$n"; then
-		bad "$c" "sluice said 250 but the backend has $(capture_count cap) of $n messages" "$T/sw.$c"
-		n=$(capture_count cap)
-	elif ! why=$(same_content "$T/b$size" "$T/cap/msg-$n.eml"); then
-		bad "$c" "$why"
-	else
-		ok "$c"
-	fi
+	dpdk_deliver "deliver-$size" "$size"
 done
 
 kill -TERM "$SL_PID"

@@ -2,9 +2,10 @@
 # test_dpdk_impair.sh - mail through sluice-dpdk over an impaired wire (loss, reordering, duplication, delay) arrives byte for byte.
 #
 # Topology (198.18.0.0/15 only, inside namespaces this test creates and removes):
-#   netns sl-im-cPID: veth imcPID 198.18.0.2/24 (swaks) and 198.18.0.3/24 (capture_backend.py :2525)
-#     <-> netns sl-im-mPID: veth immcPID ... `impair` ... veth immgPID (no addresses: a wire)
-#     <-> netns sl-im-gPID: veth imgPID, no kernel address: sluice `transport dpdk` on
+# lib_dpdk.sh's, with a namespace in the middle of the wire:
+#   netns sl-dcPID: veth sdcPID 198.18.0.2/24 (swaks) and 198.18.0.3/24 (capture_backend.py :2525)
+#     <-> netns sl-dmPID: veth sdmcPID ... `impair` ... veth sdmgPID (no addresses: a wire)
+#     <-> netns sl-dgPID: veth sdgPID, no kernel address: sluice `transport dpdk` on
 #         net_af_packet, port 0 at 198.18.0.1/24.
 # Both legs of every session (client -> sluice and sluice -> backend) cross the middle
 # namespace, so our TCP stack meets the impairments on each, with Linux as its peer.
@@ -20,9 +21,10 @@
 # and 20 ms the 10 MB message alone takes over a minute here), messages of 1 KB, 1 MB and 10 MB sent with swaks must reach
 # the backend byte for byte. Printed, not asserted: impair's counters, the Linux peers'
 # TCP retransmissions (/proc/net/snmp of the client namespace) and sluice's, when
-# `sluicectl --json stats` carries them. Time bounded (each swaks 120 s at most).
+# `sluicectl --json stats` carries them. Time bounded (each swaks --timeout 120 s, 180 s in all).
 # Exit 0 PASS, 1 FAIL, 77 SKIP.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_dpdk.sh"
 need_sluice
 need_cmd swaks ethtool
 
@@ -31,49 +33,34 @@ if [ ! -x "$IMPAIR" ]; then
 	echo "SKIP $TEST_NAME: ${IMPAIR#"$ROOT"/} is not built"
 	exit 77
 fi
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP $TEST_NAME: needs root (namespaces, af_packet)"
-	exit 77
-fi
+dpdk_need_root
 
-NS_C=sl-im-c$$
-NS_M=sl-im-m$$
-NS_G=sl-im-g$$
-IF_C=imc$$
-IF_MC=immc$$
-IF_MG=immg$$
-IF_G=img$$
-GW=198.18.0.1
-BK=198.18.0.3
+NS_M=sl-dm$$
+IF_MC=sdmc$$
+IF_MG=sdmg$$
 BK_PORT=2525
 SIZES=${SIZES:-"1024 1048576 10485760"}
-SL_PID=
-CAP_PID=
 IM_PID=
+DPDK_SWAKS_TIMEOUT=120   # 10 MB over a lossy, slow wire
 
-teardown() {
+# impair and sluice, then the middle namespace; lib_dpdk.sh's exit does the rest
+dpdk_teardown() {
 	[ -n "$IM_PID" ] && _kill_pid "$IM_PID"
 	[ -n "$SL_PID" ] && _kill_pid "$SL_PID"
-	[ -n "$CAP_PID" ] && _kill_pid "$CAP_PID"
-	ip netns del "$NS_C" 2>/dev/null
+	SL_PID=
 	ip netns del "$NS_M" 2>/dev/null
-	ip netns del "$NS_G" 2>/dev/null
 	return 0
 }
-trap '_rc=$?; teardown; (exit $_rc); _cleanup' EXIT
 
 in_c() { ip netns exec "$NS_C" "$@"; }
 
-set -e
-for ns in "$NS_C" "$NS_M" "$NS_G"; do
-	ip netns add "$ns"
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-	ip -n "$ns" link set lo up
-done
-ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_MC" netns "$NS_M"
-ip link add "$IF_MG" netns "$NS_M" type veth peer name "$IF_G" netns "$NS_G"
-ip -n "$NS_C" addr add 198.18.0.2/24 dev "$IF_C"
-ip -n "$NS_C" addr add "$BK/24" dev "$IF_C"
+if ! dpdk_ns_add "$NS_C" "$NS_M" "$NS_G" ||
+	! ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_MC" netns "$NS_M" ||
+	! ip link add "$IF_MG" netns "$NS_M" type veth peer name "$IF_G" netns "$NS_G" ||
+	! dpdk_ns_client_addrs; then
+	bad setup "namespaces or veth pairs"
+	finish
+fi
 # checksums filled and segments cut by the sender: the wire carries real frames, no
 # receiver coalesces them (impair forwards what it reads, up to the MTU)
 in_c ethtool -K "$IF_C" tx off tso off gso off gro off >/dev/null 2>&1
@@ -84,7 +71,6 @@ ip netns exec "$NS_G" ethtool -K "$IF_G" gro off >/dev/null 2>&1 || true
 for l in "$NS_C:$IF_C" "$NS_M:$IF_MC" "$NS_M:$IF_MG" "$NS_G:$IF_G"; do
 	ip -n "${l%%:*}" link set "${l#*:}" up
 done
-set +e
 
 # impair_start CASE [impair options...]: a fresh wire with these impairments
 impair_start() {
@@ -104,93 +90,32 @@ impair_stop() {
 }
 
 impair_start setup --seed 1
-mkdir -p "$T/cap"
-in_c "$PY" "$IT_DIR/capture_backend.py" --host "$BK" --port "$BK_PORT" --dir "$T/cap" >"$T/cap.log" 2>&1 &
-CAP_PID=$!
-track_pid "$CAP_PID"
-if ! wait_for 15 bash -c "ip netns exec $NS_C ss -Htln 'sport = :$BK_PORT' | grep -q ."; then
-	bad start "capture backend did not listen on $BK:$BK_PORT" "$T/cap.log"
-	finish
-fi
+dpdk_cap_up "$BK_PORT"
 
-cat >"$T/sluice.conf" <<EOF
-hostname      mx.test.example
-listen        $GW:25
-transport     dpdk
-dpdk {
-	eal   "-l 0-1 --no-huge -m 512 --no-pci --no-shconf --no-telemetry --file-prefix=sl_im_$$ --vdev=net_af_packet0,iface=$IF_G,qdisc_bypass=1"
-	port  0 address $GW/24
-	mbufs 16383
-}
+{
+	dpdk_conf im
+	cat <<EOF
 max_sessions  10
 message_size_limit 20480000
 relay_domains example.net
-greet_pause   0s
 shutdown_grace 5s
-control       $T/control.sock mode 0600
 backend_connect_timeout 5s
 backend_reply_timeout 30s
 backend_data_timeout 60s
 backend       cap $BK:$BK_PORT xclient off
 EOF
-if ! timeout 10 "$SLUICE" -t -c "$T/sluice.conf" >"$T/sluice-t.out" 2>&1; then
-	bad config "sluice -t rejected the config" "$T/sluice-t.out"
-	finish
-fi
-ip netns exec "$NS_G" "$SLUICE" -c "$T/sluice.conf" 2>>"$T/sluice.log" &
-SL_PID=$!
-track_pid "$SL_PID"
-greets() {
-	kill -0 "$SL_PID" 2>/dev/null || return 2
-	in_c timeout 5 "$PY" - "$GW" <<'PY' >/dev/null 2>&1
-import socket, sys
-s = socket.create_connection((sys.argv[1], 25), timeout=4)
-sys.exit(0 if s.recv(512).startswith(b"220") else 1)
-PY
-}
-up=0
-for _ in $(seq 30); do
-	greets
-	case $? in
-	0) up=1; break ;;
-	2) break ;;
-	esac
-	sleep 1
-done
-if [ $up -ne 1 ]; then
+} >"$T/sluice.conf"
+dpdk_check_conf "$T/sluice.conf"
+dpdk_sluice "$T/sluice.conf" "$T/sluice.log"
+if ! dpdk_wait_greet "$SL_PID" 4; then
 	bad start "sluice (transport dpdk) did not greet on $GW:25 through impair" "$T/sluice.log" "$T/impair.setup.log"
 	finish
 fi
 ok start
 
-SLCTL=${SLCTL:-$(dirname "$SLUICE")/../control/sluicectl}
 # sluice_retrans: sluice's TCP retransmissions from sluicectl, "" when it has none to give
 sluice_retrans() {
-	[ -x "$SLCTL" ] || return 0
-	timeout 10 "$SLCTL" -s "$T/control.sock" --json stats 2>/dev/null | "$PY" -c '
-import json, sys
-tot, found = 0, False
-def walk(v):
-    global tot, found
-    if isinstance(v, dict):
-        for k, x in v.items():
-            if k == "tcp_retransmits" and isinstance(x, (int, float)):
-                tot, found = tot + x, True
-            elif k != "totals":
-                walk(x)
-    elif isinstance(v, list):
-        for x in v:
-            walk(x)
-try:
-    j = json.load(sys.stdin)
-    t = j.get("totals", {}) if isinstance(j, dict) else {}
-    if isinstance(t.get("tcp_retransmits"), (int, float)):
-        tot, found = t["tcp_retransmits"], True
-    else:
-        walk(j)
-except Exception:
-    pass
-print(int(tot) if found else "")' 2>/dev/null
+	dpdk_stats "$T/retrans.json" && dpdk_jsum "$T/retrans.json" tcp_retransmits
 }
 # the Linux peers' (swaks and the backend) TCP retransmissions: their namespace's counter
 linux_retrans() {
@@ -198,32 +123,6 @@ linux_retrans() {
 }
 
 for s in $SIZES; do make_body "$T/b$s" "$s"; done
-n=0
-# deliver CASE SIZE: one message with swaks, then byte for byte at the backend
-deliver() {
-	local c=$1 s=$2 t0 t1
-	t0=$(date +%s)
-	if ! in_c timeout 130 swaks --server "$GW:25" --helo client.test.example --from a@b.example \
-		--to user@example.net --timeout 120 --suppress-data --data @"$T/b$s.send" >"$T/sw.$c.$s" 2>&1; then
-		bad "$c/$s" "swaks failed after $(($(date +%s) - t0)) s: $(first_error "$T/sw.$c.$s")" \
-			"$T/sw.$c.$s" "$T/sluice.log"
-		n=$(capture_count cap)
-		return
-	fi
-	n=$((n + 1))
-	if ! wait_for 30 capture_has cap "$n"; then
-		bad "$c/$s" "sluice said 250 but the backend has $(capture_count cap) of $n messages" "$T/sw.$c.$s"
-		n=$(capture_count cap)
-		return
-	fi
-	t1=$(date +%s)
-	if why=$(same_content "$T/b$s" "$T/cap/msg-$n.eml"); then
-		log "$c: $s bytes intact in $((t1 - t0)) s"
-		ok "$c/$s"
-	else
-		bad "$c/$s" "$why"
-	fi
-}
 
 # impaired CASE COUNTER: the sum of impair's COUNTER over both directions
 impaired() {
@@ -240,17 +139,19 @@ min_rtt_ms() {
 # counters; WANT is what must show the wire really was impaired (impair's counter, or
 # "delay MS": the ping round trip through the wire at least MS)
 run_case() {
-	local c=$1 want=$2 s lr0 lr1 sr0 sr1 rtt=
+	local c=$1 want=$2 s lr0 lr1 sr0 sr1 sr rtt=
 	shift 2
 	impair_start "$c" "$@" || { bad "$c" "impair did not start" "$T/impair.$c.log"; return; }
 	lr0=$(linux_retrans)
 	sr0=$(sluice_retrans)
 	case $want in *delay*) rtt=$(min_rtt_ms) ;; esac
-	for s in $SIZES; do deliver "$c" "$s"; done
+	for s in $SIZES; do dpdk_deliver "$c/$s" "$s"; done
 	lr1=$(linux_retrans)
 	sr1=$(sluice_retrans)
 	impair_stop
-	log "$c: Linux peers retransmitted $((lr1 - lr0)) segments; sluice: ${sr1:+$((sr1 - sr0))}${sr1:-not in sluicectl stats}"
+	sr="not in sluicectl stats"
+	[ -n "$sr0" ] && [ -n "$sr1" ] && sr=$((sr1 - sr0))
+	log "$c: Linux peers retransmitted $((lr1 - lr0)) segments; sluice: $sr"
 	grep '^impair ' "$T/impair.$c.log" | sed "s/^/  [$TEST_NAME] $c: /" >&2
 	for w in $want; do
 		case $w in
@@ -276,7 +177,7 @@ run_case all     "lost reordered duplicated delay 20" \
 # A real netem too, where the kernel has one (on the client's veth, the same mix)
 impair_start netem-wire --seed 16
 if in_c tc qdisc add dev "$IF_C" root netem loss 1% delay 10ms reorder 5% duplicate 2% 2>"$T/tc.err"; then
-	for s in $SIZES; do deliver netem "$s"; done
+	for s in $SIZES; do dpdk_deliver "netem/$s" "$s"; done
 	in_c tc qdisc del dev "$IF_C" root 2>/dev/null
 else
 	log "no sch_netem in this kernel ($(head -c 200 "$T/tc.err")): impair was the netem stand-in"

@@ -1,37 +1,17 @@
 #!/bin/bash
 # test_dpdk_ping.sh - the DPDK dataplane on an af_packet veth end answers ARP and ping from Linux in a namespace.
 #
-# Topology (198.18.0.0/15 only, inside namespaces this test creates):
-#   netns sl-dp-c: veth sl-dpc0 198.18.0.2/24  <->  netns sl-dp-g: veth sl-dpg0, no address,
-#   attached by dpdk_pingd (EAL --vdev=net_af_packet0,iface=sl-dpg0 --no-huge) as 198.18.0.1/24.
+# Topology (198.18.0.0/15 only, inside namespaces this test creates), lib_dpdk.sh's:
+#   netns sl-dcPID: veth sdcPID 198.18.0.2/24  <->  netns sl-dgPID: veth sdgPID, no address,
+#   attached by dpdk_pingd (EAL --vdev=net_af_packet0,iface=sdgPID --no-huge) as 198.18.0.1/24.
 # The gateway end sits in a namespace of its own so no kernel stack answers or forwards for it.
 # Everything is removed in the EXIT trap, whatever happens. Exit 0 PASS, 1 FAIL, 77 SKIP.
-set -u
-export PATH=$PATH:/usr/sbin:/sbin
-IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$IT_DIR/../.." && pwd)
-BUILD=${BUILD:-$ROOT/build}
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_dpdk.sh"
+BUILD=${BUILD:-$(dirname "$SLUICE")/..}
 PINGD=${PINGD:-$BUILD/tests/unit/dpdk/dpdk_pingd}
-NS_C=sl-dp-c
-NS_G=sl-dp-g
-IF_C=sl-dpc0
-IF_G=sl-dpg0
 SECONDS_UP=${SECONDS_UP:-20}
-T=$(mktemp -d /tmp/sl-dpdk-ping.XXXXXX)
 PID=
-FAILED=0
-PASSED=0
-
-ok()  { echo "PASS dpdk_ping/$1"; PASSED=$((PASSED + 1)); }
-bad() {
-	echo "FAIL dpdk_ping/$1: $2"
-	FAILED=$((FAILED + 1))
-}
-# the responder's log once, at the end, when something failed
-show_log() {
-	[ $FAILED -ne 0 ] && [ -f "$T/pingd.log" ] && tail -n 40 "$T/pingd.log" | sed 's/^/    | /'
-	return 0
-}
 
 # ping -c N -W 2 ADDR [SIZE] from the client namespace. Debian's iputils-ping when
 # installed; else the same exchange over a raw ICMP socket in python3, so the test
@@ -73,52 +53,23 @@ sys.exit(0 if got == n else 1)
 PY
 }
 
-cleanup() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill -TERM "$PID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$PID" 2>/dev/null
-		wait "$PID" 2>/dev/null
-	fi
-	ip netns del "$NS_C" 2>/dev/null   # deleting a namespace deletes its veth end, and so the pair
-	ip netns del "$NS_G" 2>/dev/null
-	ip link del "$IF_C" 2>/dev/null
-	ip link del "$IF_G" 2>/dev/null
-	[ "${KEEP:-0}" = 1 ] && echo "kept $T" || rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+# the responder first: it holds the af_packet socket
+dpdk_teardown() { [ -n "$PID" ] && _kill_pid "$PID"; return 0; }
 
 if [ ! -x "$PINGD" ]; then
-	echo "SKIP dpdk_ping: ${PINGD#"$ROOT"/} is not built"
+	echo "SKIP $TEST_NAME: ${PINGD#"$ROOT"/} is not built"
 	exit 77
 fi
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP dpdk_ping: needs root (namespaces, af_packet)"
-	exit 77
-fi
+dpdk_need_root
 
-# Leftovers of an earlier run killed with SIGKILL would make ip fail below.
-ip netns del "$NS_C" 2>/dev/null
-ip netns del "$NS_G" 2>/dev/null
-set -e
-ip netns add "$NS_C"
-ip netns add "$NS_G"
-ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_G" netns "$NS_G"
-for ns in "$NS_C" "$NS_G"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-	ip -n "$ns" link set lo up
-done
-ip -n "$NS_C" addr add 198.18.0.2/24 dev "$IF_C"
-ip -n "$NS_C" link set "$IF_C" up
-ip -n "$NS_G" link set "$IF_G" up
-set +e
+dpdk_ns_up
 
 # -l 0-1: lcore 0 is the main (control) lcore, lcore 1 the one worker polling the single af_packet queue.
 ip netns exec "$NS_G" "$PINGD" -t "$SECONDS_UP" -a 198.18.0.1/24 \
 	-e "-l 0-1 --no-huge -m 256 --no-pci --no-shconf --no-telemetry --file-prefix=sl_ping_$$ --vdev=net_af_packet0,iface=$IF_G,qdisc_bypass=1" \
 	>"$T/pingd.log" 2>&1 &
 PID=$!
+track_pid "$PID"
 MAC=
 for _ in $(seq 100); do
 	MAC=$(sed -n 's/^READY .* mac \([0-9a-f:]*\)$/\1/p' "$T/pingd.log")
@@ -127,10 +78,8 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 if [ -z "$MAC" ]; then
-	bad start "dpdk_pingd did not come up"
-	show_log
-	echo "FAIL dpdk_ping: $FAILED failed"
-	exit 1
+	bad start "dpdk_pingd did not come up" "$T/pingd.log"
+	finish
 fi
 ok start
 # the device MAC is the veth's own (af_packet takes the interface's address)
@@ -140,7 +89,7 @@ if [ "$MAC" = "$VETH_MAC" ]; then ok mac_from_device; else bad mac_from_device "
 if cping 3 198.18.0.1 >"$T/ping.out" 2>&1; then
 	ok ping
 else
-	bad ping "$(tail -n 3 "$T/ping.out" | tr '\n' ' ')"
+	bad ping "$(tail -n 3 "$T/ping.out" | tr '\n' ' ')" "$T/pingd.log"
 fi
 NEIGH=$(ip -n "$NS_C" neigh show 198.18.0.1 dev "$IF_C")
 case $NEIGH in
@@ -151,7 +100,7 @@ esac
 if cping 2 198.18.0.1 1400 >"$T/ping2.out" 2>&1; then
 	ok ping_1400
 else
-	bad ping_1400 "$(tail -n 3 "$T/ping2.out" | tr '\n' ' ')"
+	bad ping_1400 "$(tail -n 3 "$T/ping2.out" | tr '\n' ' ')" "$T/pingd.log"
 fi
 # An address of the subnet that nobody holds: we must not answer ARP for it.
 cping 1 198.18.0.9 >/dev/null 2>&1
@@ -164,21 +113,14 @@ esac
 kill -TERM "$PID"
 for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$PID" 2>/dev/null; then
-	bad stop "dpdk_pingd did not stop on SIGTERM"
+	bad stop "dpdk_pingd did not stop on SIGTERM" "$T/pingd.log"
 else
 	wait "$PID"
 	rc=$?
 	PID=
-	if [ $rc -eq 0 ] && grep -q '^STATS' "$T/pingd.log"; then ok stop; else bad stop "exit $rc"; fi
+	if [ $rc -eq 0 ] && grep -q '^STATS' "$T/pingd.log"; then ok stop; else bad stop "exit $rc" "$T/pingd.log"; fi
 	grep -E '^(STATS|DROP)' "$T/pingd.log" | sed 's/^/  /'
 	ECHO=$(sed -n 's/^STATS .* echo_out \([0-9]*\) .*/\1/p' "$T/pingd.log")
-	if [ "${ECHO:-0}" -ge 5 ]; then ok echo_counted; else bad echo_counted "echo_out ${ECHO:-none}, want >= 5"; fi
+	if [ "${ECHO:-0}" -ge 5 ]; then ok echo_counted; else bad echo_counted "echo_out ${ECHO:-none}, want >= 5" "$T/pingd.log"; fi
 fi
-
-show_log
-if [ $FAILED -eq 0 ]; then
-	echo "PASS dpdk_ping ($PASSED cases)"
-	exit 0
-fi
-echo "FAIL dpdk_ping: $FAILED of $((FAILED + PASSED)) cases failed"
-exit 1
+finish

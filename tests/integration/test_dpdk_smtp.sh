@@ -1,9 +1,9 @@
 #!/bin/bash
 # test_dpdk_smtp.sh - sluice with `transport dpdk` on an af_packet veth end relays swaks' mail to a capture backend.
 #
-# Topology (198.18.0.0/15 only, inside namespaces this test creates):
-#   netns sl-ds-cPID: veth sdcPID 198.18.0.2/24 (swaks) and 198.18.0.3/24 (capture_backend.py :2525)
-#        <->  netns sl-ds-gPID: veth sdgPID, no address: sluice's DPDK port 0 (net_af_packet), 198.18.0.1/24.
+# Topology (198.18.0.0/15 only, inside namespaces this test creates), lib_dpdk.sh's:
+#   netns sl-dcPID: veth sdcPID 198.18.0.2/24 (swaks) and 198.18.0.3/24 (capture_backend.py :2525)
+#        <->  netns sl-dgPID: veth sdgPID, no address: sluice's DPDK port 0 (net_af_packet), 198.18.0.1/24.
 # The backend sits on the client's veth at a second address: one veth pair carries
 # both legs (client -> sluice, sluice -> backend), and the Linux kernel is the TCP
 # peer of our stack on each. The gateway end is alone in its namespace so no kernel
@@ -18,47 +18,14 @@
 # Last, a third sluice on the same veth through net_af_xdp, where it starts.
 # Everything is removed in the EXIT trap, whatever happens. Exit 0 PASS, 1 FAIL, 77 SKIP.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_dpdk.sh"
 need_sluice
 need_cmd swaks ethtool
+dpdk_need_root
 
-# names carry our PID: two runs side by side (or beside test_dpdk_ping.sh) never touch each other's
-NS_C=sl-ds-c$$
-NS_G=sl-ds-g$$
-IF_C=sdc$$
-IF_G=sdg$$
-GW=198.18.0.1
-BK=198.18.0.3
 BK_PORT=2525
-SL_PID=
-CAP_PID=
 HOLD_PID=
-
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP $TEST_NAME: needs root (namespaces, af_packet)"
-	exit 77
-fi
-
-# Processes first (sluice holds the af_packet socket), then the namespaces;
-# lib.sh's own cleanup (tracked PIDs, the temp dir) runs after, with the test's status.
-ns_cleanup() {
-	[ -n "$SL_PID" ] && _kill_pid "$SL_PID"
-	[ -n "$CAP_PID" ] && _kill_pid "$CAP_PID"
-	[ -n "$HOLD_PID" ] && _kill_pid "$HOLD_PID"
-	ip netns del "$NS_C" 2>/dev/null   # deleting a namespace deletes its veth end, and so the pair
-	ip netns del "$NS_G" 2>/dev/null
-	ip link del "$IF_C" 2>/dev/null
-	ip link del "$IF_G" 2>/dev/null
-	return 0
-}
-trap '_rc=$?; ns_cleanup; (exit $_rc); _cleanup' EXIT
-
-# swaks from the client namespace to sluice-dpdk; OUT [swaks args...]
-dsw() {
-	local out=$1
-	shift
-	ip netns exec "$NS_C" timeout 120 swaks --server "$GW:25" --helo client.test.example \
-		--from a@b.example --to user@example.net --timeout 60 --suppress-data "$@" >"$out" 2>&1
-}
+dpdk_teardown() { [ -n "$HOLD_PID" ] && _kill_pid "$HOLD_PID"; return 0; }
 
 # hold N sessions at their greeting (established client legs) until FLAG exists (bounded: 60 s); OUT says "held N"
 hold_sessions() {
@@ -90,9 +57,9 @@ PY
 # worker and are a valid exposition (prom_lint), and the table of sluicectl stats shows them.
 dp_check() {
 	local c=$1 sock=$2 nw=$3 est=$4 why
-	timeout 10 "$SLCTL" -s "$sock" --json stats >"$T/$c.json" 2>&1
-	timeout 10 "$SLCTL" -s "$sock" metrics >"$T/$c.prom" 2>&1
-	timeout 10 "$SLCTL" -s "$sock" stats >"$T/$c.txt" 2>&1
+	timeout 10 "$SLUICECTL" -s "$sock" --json stats >"$T/$c.json" 2>&1
+	timeout 10 "$SLUICECTL" -s "$sock" metrics >"$T/$c.prom" 2>&1
+	timeout 10 "$SLUICECTL" -s "$sock" stats >"$T/$c.txt" 2>&1
 	if ! why=$("$PY" - "$T/$c.json" "$T/$c.prom" "$nw" "$est" <<'PY'
 import json, re, sys
 st, prom = json.load(open(sys.argv[1])), open(sys.argv[2]).read()
@@ -157,92 +124,30 @@ PY
 
 # established client legs in the totals, from sluicectl --json stats
 dp_established() {
-	timeout 10 "$SLCTL" -s "$1" --json stats 2>/dev/null | "$PY" -c \
+	timeout 10 "$SLUICECTL" -s "$1" --json stats 2>/dev/null | "$PY" -c \
 		'import json,sys; print(json.load(sys.stdin)["totals"]["dataplane"]["tcp_connections"]["established"])' 2>/dev/null
 }
 dp_none_established() { [ "$(dp_established "$1")" = 0 ]; }
 
-set -e
-ip netns add "$NS_C"
-ip netns add "$NS_G"
-ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_G" netns "$NS_G"
-for ns in "$NS_C" "$NS_G"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-	ip -n "$ns" link set lo up
-done
-ip -n "$NS_C" addr add 198.18.0.2/24 dev "$IF_C"
-ip -n "$NS_C" addr add "$BK/24" dev "$IF_C"
-# Linux leaves TCP checksums to the (absent) hardware on a veth: fill them, and
-# segment before the wire, so af_packet hands our stack real MTU-sized frames.
-ip netns exec "$NS_C" ethtool -K "$IF_C" tx off tso off gso off >/dev/null 2>&1
-ip netns exec "$NS_G" ethtool -K "$IF_G" gro off >/dev/null 2>&1 || true
-ip -n "$NS_C" link set "$IF_C" up
-ip -n "$NS_G" link set "$IF_G" up
-set +e
+dpdk_ns_up
+dpdk_cap_up "$BK_PORT"
 
-mkdir -p "$T/cap"
-ip netns exec "$NS_C" "$PY" "$IT_DIR/capture_backend.py" --host "$BK" --port "$BK_PORT" --dir "$T/cap" \
-	>"$T/cap.log" 2>&1 &
-CAP_PID=$!
-track_pid "$CAP_PID"
-cap_listens() { ip netns exec "$NS_C" ss -Htln "sport = :$BK_PORT" 2>/dev/null | grep -q .; }
-if ! wait_for 15 cap_listens; then
-	bad start "capture backend did not listen on $BK:$BK_PORT" "$T/cap.log"
-	finish
-fi
-
-cat >"$T/sluice.conf" <<EOF
-hostname      mx.test.example
-listen        $GW:25
-transport     dpdk
-dpdk {
-	eal   "-l 0-1 --no-huge -m 512 --no-pci --no-shconf --no-telemetry --file-prefix=sl_smtp_$$ --vdev=net_af_packet0,iface=$IF_G,qdisc_bypass=1"
-	port  0 address $GW/24
-	mbufs 16383
-}
+{
+	dpdk_conf smtp
+	cat <<EOF
 max_sessions  3
 message_size_limit 20000000
 relay_domains example.net .example.org
-greet_pause   0s
 shutdown_grace 5s
-control       $T/control.sock mode 0600
-backend_connect_timeout 3s
-backend_reply_timeout 10s
-backend_data_timeout 20s
-backend       cap $BK:$BK_PORT xclient off
 EOF
-if ! timeout 10 "$SLUICE" -t -c "$T/sluice.conf" >"$T/sluice-t.out" 2>&1; then
-	bad config "sluice -t rejected the config" "$T/sluice-t.out"
-	finish
-fi
+	dpdk_conf_cap "$BK_PORT"
+} >"$T/sluice.conf"
+dpdk_check_conf "$T/sluice.conf"
 # EAL words after `--` override the config's (here the same lcores: the log must show -l once)
-ip netns exec "$NS_G" "$SLUICE" -c "$T/sluice.conf" -- -l 0-1 2>>"$T/sluice.log" &
-SL_PID=$!
-track_pid "$SL_PID"
+dpdk_sluice "$T/sluice.conf" "$T/sluice.log" -- -l 0-1
 
 # Ready when a TCP connection through our stack gets the 220 greeting (bounded: 30 s).
-greets() {
-	kill -0 "$SL_PID" 2>/dev/null || return 2
-	ip netns exec "$NS_C" timeout 3 "$PY" - "$GW" <<'PY' >/dev/null 2>&1
-import socket, sys
-s = socket.create_connection((sys.argv[1], 25), timeout=2)
-sys.exit(0 if s.recv(512).startswith(b"220") else 1)
-PY
-}
-wait_greet() {
-	for _ in $(seq 30); do
-		greets
-		case $? in
-		0) return 0 ;;
-		2) return 1 ;;
-		esac
-		sleep 1
-	done
-	return 1
-}
-up=0
-wait_greet && up=1
-if [ $up -ne 1 ]; then
+if ! dpdk_wait_greet; then
 	bad start "sluice (transport dpdk) did not greet on $GW:25" "$T/sluice.log"
 	finish
 fi
@@ -253,35 +158,12 @@ else
 	bad eal-override "EAL argv: $(grep -m1 'EAL arguments:' "$T/sluice.log")"
 fi
 
-n=0
-# deliver SIZE CASE: one message, byte for byte at the backend, envelope intact.
-deliver() {
-	local size=$1 c=$2
-	shift 2
-	make_body "$T/b$size" "$size"
-	if ! dsw "$T/sw.$c" --data @"$T/b$size.send" "$@"; then
-		bad "$c" "swaks failed: $(first_error "$T/sw.$c")" "$T/sw.$c" "$T/sluice.log"
-		return
-	fi
-	n=$((n + 1))
-	if ! wait_for 15 capture_has cap "$n"; then
-		bad "$c" "sluice said 250 but the backend has $(capture_count cap) of $n messages" "$T/sw.$c"
-		n=$(capture_count cap)
-	elif ! why=$(same_content "$T/b$size" "$T/cap/msg-$n.eml"); then
-		bad "$c" "$why"
-	elif ! grep -qx 'mail_from a@b.example' "$T/cap/msg-$n.env" ||
-		! grep -qx 'rcpt user@example.net' "$T/cap/msg-$n.env"; then
-		bad "$c" "wrong envelope at the backend" "$T/cap/msg-$n.env"
-	else
-		ok "$c"
-	fi
-}
-
-deliver 1024 deliver-1k
+# one message each, byte for byte at the backend, envelope intact (CAP_N counts them)
+dpdk_deliver deliver-1k 1024
 
 # A recipient outside relay_domains: 554 5.7.1, nothing relayed.
-dsw "$T/sw.denied" --to x@elsewhere.example
-if grep -q '^<\*\* *554' "$T/sw.denied" && [ "$(capture_count cap)" -eq "$n" ]; then
+dpdk_swaks "$T/sw.denied" --to x@elsewhere.example
+if grep -q '^<\*\* *554' "$T/sw.denied" && [ "$(capture_count cap)" -eq "$CAP_N" ]; then
 	ok relay-denied-554
 else
 	bad relay-denied-554 "want 554 and no message at the backend: $(first_error "$T/sw.denied")" "$T/sw.denied"
@@ -291,29 +173,27 @@ fi
 good=0
 make_body "$T/b2000" 2000
 for i in $(seq 10); do
-	if dsw "$T/sw.row$i" --data @"$T/b2000.send"; then good=$((good + 1)); fi
+	if dpdk_swaks "$T/sw.row$i" --data @"$T/b2000.send"; then good=$((good + 1)); fi
 done
-n=$((n + good))
-if [ $good -eq 10 ] && wait_for 15 capture_has cap "$n" && [ "$(capture_count cap)" -eq "$n" ]; then
+CAP_N=$((CAP_N + good))
+if [ $good -eq 10 ] && wait_for 15 capture_has cap "$CAP_N" && [ "$(capture_count cap)" -eq "$CAP_N" ]; then
 	ok ten-sessions
 else
-	bad ten-sessions "$good of 10 accepted, backend has $(capture_count cap) of $n" "$T/sluice.log"
-	n=$(capture_count cap)
+	bad ten-sessions "$good of 10 accepted, backend has $(capture_count cap) of $CAP_N" "$T/sluice.log"
+	CAP_N=$(capture_count cap)
 fi
 
-deliver 1048576 deliver-1m
+dpdk_deliver deliver-1m 1048576
 # past SL_TX_HIGH_WATER on the backend leg: the client's window is what slows it
-deliver 5242880 deliver-5m
-deliver 10485760 deliver-10m
-deliver 65536 pipeline-64k --pipeline
+dpdk_deliver deliver-5m 5242880
+dpdk_deliver deliver-10m 10485760
+dpdk_deliver pipeline-64k 65536 --pipeline
 
 # sluicectl stats reads the dpdk transport's counters (the control socket is a unix socket: no namespace needed)
-SLCTL=${SLCTL:-$(dirname "$SLUICE")/../control/sluicectl}
 PROM_LINT=${PROM_LINT:-$(dirname "$SLUICE")/../tests/unit/ctlsock/prom_lint}
-if [ -x "$SLCTL" ]; then
-	timeout 10 "$SLCTL" -s "$T/control.sock" --json stats >"$T/stats.json" 2>&1
-	acc=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("totals", {}).get("accepted", -1))' \
-		"$T/stats.json" 2>/dev/null)
+if [ -x "$SLUICECTL" ]; then
+	dpdk_stats "$T/stats.json"
+	acc=$(dpdk_jsum "$T/stats.json" accepted)
 	if [ "${acc:--1}" -ge 14 ] 2>/dev/null; then ok sluicectl-stats
 	else bad sluicectl-stats "total accepted '${acc:-}' after 14 sessions" "$T/stats.json"; fi
 	# the dataplane's counters, with two client legs held open: at least two established
@@ -351,8 +231,8 @@ sys.exit(0 if r.startswith("421 4.3.2") and end == b"" else 1)
 PY
 if [ $? -eq 0 ]; then ok busy-421; else bad busy-421 "no 421 past max_sessions" "$T/busy.out"; fi
 # the slots come back once those sessions end
-if wait_for 10 dsw "$T/sw.after-busy"; then
-	n=$((n + 1))
+if wait_for 10 dpdk_swaks "$T/sw.after-busy"; then
+	CAP_N=$((CAP_N + 1))
 	ok after-busy
 else
 	bad after-busy "no session after the idle ones closed: $(first_error "$T/sw.after-busy")" "$T/sw.after-busy"
@@ -361,8 +241,8 @@ fi
 # SIGHUP: a reload on the control thread; the workers take the new generation and go on.
 kill -HUP "$SL_PID"
 sleep 1
-if dsw "$T/sw.hup" && grep -q 'SIGHUP: reloading' "$T/sluice.log"; then
-	n=$((n + 1))
+if dpdk_swaks "$T/sw.hup" && grep -q 'SIGHUP: reloading' "$T/sluice.log"; then
+	CAP_N=$((CAP_N + 1))
 	ok sighup
 else
 	bad sighup "no message after SIGHUP: $(first_error "$T/sw.hup")" "$T/sw.hup" "$T/sluice.log"
@@ -371,7 +251,7 @@ fi
 # Both legs over an impaired veth: 1% loss, reordering, 5 ms delay; 1 MB still arrives intact
 # (needs sch_netem in the kernel; without it the case is logged and not run).
 if ip netns exec "$NS_C" tc qdisc add dev "$IF_C" root netem loss 1% delay 5ms reorder 5% 2>"$T/tc.err"; then
-	deliver 1048576 netem-1m
+	dpdk_deliver netem-1m 1048576
 	ip netns exec "$NS_C" tc qdisc del dev "$IF_C" root 2>/dev/null
 else
 	log "netem unavailable ($(cat "$T/tc.err")): netem case not run"
@@ -414,9 +294,9 @@ wait_for 10 test -f "$T/term.flag"
 kill -TERM "$SL_PID"
 wait "$TERM_CL"
 term_rc=$?
-if [ $term_rc -eq 0 ] && wait_for 10 capture_has cap $((n + 1)) &&
-	same_content "$T/bterm" "$T/cap/msg-$((n + 1)).eml" >/dev/null; then
-	n=$((n + 1))
+if [ $term_rc -eq 0 ] && wait_for 10 capture_has cap $((CAP_N + 1)) &&
+	same_content "$T/bterm" "$T/cap/msg-$((CAP_N + 1)).eml" >/dev/null; then
+	CAP_N=$((CAP_N + 1))
 	ok sigterm-in-flight
 else
 	bad sigterm-in-flight "the transaction in flight did not complete (client exit $term_rc)" "$T/term.out" "$T/sluice.log"
@@ -442,10 +322,8 @@ fi
 # Three lcores on two CPUs: the main one (control) on CPU 0, both workers on CPU 1.
 sed -e "s/-l 0-1 /--lcores=0@0,1@1,2@1 /" -e "s/sl_smtp_$$/sl_smtp2_$$/" -e "s/qdisc_bypass=1\"/qdisc_bypass=1,qpairs=2\"/" \
 	-e "s/^max_sessions .*/max_sessions  50/" -e "s#control.sock#control2.sock#" "$T/sluice.conf" >"$T/sluice2.conf"
-ip netns exec "$NS_G" "$SLUICE" -c "$T/sluice2.conf" 2>"$T/sluice2.log" &
-SL_PID=$!
-track_pid "$SL_PID"
-if ! wait_greet || ! grep -q 'worker 1 on lcore 2' "$T/sluice2.log"; then
+dpdk_sluice "$T/sluice2.conf" "$T/sluice2.log"
+if ! dpdk_wait_greet || ! grep -q 'worker 1 on lcore 2' "$T/sluice2.log"; then
 	bad two-workers-start "sluice with two workers did not greet on $GW:25" "$T/sluice2.log"
 	finish
 fi
@@ -543,13 +421,12 @@ PY
 else
 	bad two-workers-200 "$why"
 fi
-n=$(capture_count cap)
-deliver 10485760 two-workers-10m
+CAP_N=$(capture_count cap)
+dpdk_deliver two-workers-10m 10485760
 
-if [ -x "$SLCTL" ]; then
-	timeout 10 "$SLCTL" -s "$T/control2.sock" --json stats >"$T/stats2.json" 2>&1
-	acc=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("totals", {}).get("accepted", -1))' \
-		"$T/stats2.json" 2>/dev/null)
+if [ -x "$SLUICECTL" ]; then
+	dpdk_stats "$T/stats2.json" "$T/control2.sock"
+	acc=$(dpdk_jsum "$T/stats2.json" accepted)
 	if [ "${acc:--1}" -ge 202 ] 2>/dev/null; then ok two-workers-stats
 	else bad two-workers-stats "total accepted '${acc:-}' after 202 sessions" "$T/stats2.json"; fi
 	# both workers carried sessions: each has its dataplane counters and samples in the metrics
@@ -591,14 +468,12 @@ else bad two-workers-handed-over "no hand-over counted on both workers" "$T/slui
 # starts must carry mail like af_packet does.
 sed -e "s/sl_smtp_$$/sl_smtpx_$$/" -e "s/--vdev=net_af_packet0,iface=$IF_G,qdisc_bypass=1/--vdev=net_af_xdp0,iface=$IF_G,start_queue=0,queue_count=1/" \
 	-e "s#control.sock#control3.sock#" "$T/sluice.conf" >"$T/sluice3.conf"
-ip netns exec "$NS_G" "$SLUICE" -c "$T/sluice3.conf" 2>"$T/sluice3.log" &
-SL_PID=$!
-track_pid "$SL_PID"
-if wait_greet; then
+dpdk_sluice "$T/sluice3.conf" "$T/sluice3.log"
+if dpdk_wait_greet; then
 	ok af-xdp-start
-	n=$(capture_count cap)
-	deliver 1024 af-xdp-1k
-	deliver 1048576 af-xdp-1m
+	CAP_N=$(capture_count cap)
+	dpdk_deliver af-xdp-1k 1024
+	dpdk_deliver af-xdp-1m 1048576
 	kill -TERM "$SL_PID"
 	if wait_exit "$SL_PID" 20 && [ "$WAIT_RC" -eq 0 ]; then ok af-xdp-sigterm; SL_PID=
 	else bad af-xdp-sigterm "exit status $WAIT_RC" "$T/sluice3.log"; fi

@@ -1,10 +1,10 @@
 #!/bin/bash
 # test_dpdk_synflood.sh - a SYN flood (hping3) at sluice-dpdk does not stop real clients from being served: SYN cookies.
 #
-# Topology (198.18.0.0/15 only, inside namespaces this test creates and removes):
-#   netns sl-sf-cPID: veth sfcPID with 198.18.0.2/24 (swaks, hping3) and 198.18.0.3/24
+# Topology (198.18.0.0/15 only, inside namespaces this test creates and removes), lib_dpdk.sh's:
+#   netns sl-dcPID: veth sdcPID with 198.18.0.2/24 (swaks, hping3) and 198.18.0.3/24
 #        (capture_backend.py :2525)
-#     <-> netns sl-sf-gPID: veth sfgPID, no kernel address: sluice `transport dpdk` on
+#     <-> netns sl-dgPID: veth sdgPID, no kernel address: sluice `transport dpdk` on
 #        net_af_packet, port 0 at 198.18.0.1/24.
 # The flood's SYNs carry fixed spoofed sources 198.18.0.50-53 (inside the client's /24,
 # owned by nobody): hping3 --rand-source is never used, it would pick any address. Our
@@ -25,156 +25,53 @@
 # case then prints a note, and the served-through-a-full-backlog cases still must pass).
 # Exit 0 PASS, 1 FAIL, 77 SKIP.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_dpdk.sh"
 need_sluice
 need_cmd swaks ethtool hping3
+dpdk_need_root
 
-NS_C=sl-sf-c$$
-NS_G=sl-sf-g$$
-IF_C=sfc$$
-IF_G=sfg$$
-GW=198.18.0.1
 CL=198.18.0.2
-BK=198.18.0.3
 BK_PORT=2525
 SPOOF=(198.18.0.50 198.18.0.51 198.18.0.52 198.18.0.53)
 FLOOD_COUNT=${FLOOD_COUNT:-25000}     # SYNs per spoofed source
 FLOOD_TIME=${FLOOD_TIME:-25}          # seconds at most per sender
 N=${N:-10}                            # real sessions during the flood
-SL_PID=
-CAP_PID=
 SNIFF_PID=
 FLOOD_PIDS=()
 SW_PIDS=()
 
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP $TEST_NAME: needs root (namespaces, af_packet, raw sockets)"
-	exit 77
-fi
-
-teardown() {
+dpdk_teardown() {
 	local p
 	for p in "${FLOOD_PIDS[@]}"; do _kill_pid "$p"; done
-	[ -n "$SL_PID" ] && _kill_pid "$SL_PID"
-	[ -n "$CAP_PID" ] && _kill_pid "$CAP_PID"
-	ip netns del "$NS_C" 2>/dev/null
-	ip netns del "$NS_G" 2>/dev/null
-	ip link del "$IF_C" 2>/dev/null
 	return 0
 }
-trap '_rc=$?; teardown; (exit $_rc); _cleanup' EXIT
 
 in_c() { ip netns exec "$NS_C" "$@"; }
 
-# --- the namespaces and the veth pair
-set -e
-ip netns add "$NS_C"
-ip netns add "$NS_G"
-ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_G" netns "$NS_G"
-for ns in "$NS_C" "$NS_G"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-	ip -n "$ns" link set lo up
-done
-ip -n "$NS_C" addr add "$CL/24" dev "$IF_C"
-ip -n "$NS_C" addr add "$BK/24" dev "$IF_C"
-# checksums filled and segments cut before the wire: af_packet gives our stack real frames
-in_c ethtool -K "$IF_C" tx off tso off gso off >/dev/null 2>&1
-ip netns exec "$NS_G" ethtool -K "$IF_G" gro off >/dev/null 2>&1 || true
-ip -n "$NS_C" link set "$IF_C" up
-ip -n "$NS_G" link set "$IF_G" up
-set +e
-
-# --- the backend
-mkdir -p "$T/cap"
-in_c "$PY" "$IT_DIR/capture_backend.py" --host "$BK" --port "$BK_PORT" --dir "$T/cap" >"$T/cap.log" 2>&1 &
-CAP_PID=$!
-track_pid "$CAP_PID"
-if ! wait_for 15 bash -c "ip netns exec $NS_C ss -Htln 'sport = :$BK_PORT' | grep -q ."; then
-	bad start "capture backend did not listen on $BK:$BK_PORT" "$T/cap.log"
-	finish
-fi
+# --- the namespaces and the veth pair (198.18.0.2 is $CL), the backend
+dpdk_ns_up
+dpdk_cap_up "$BK_PORT"
 
 # --- sluice
-cat >"$T/sluice.conf" <<EOF
-hostname      mx.test.example
-listen        $GW:25
-transport     dpdk
-dpdk {
-	eal   "-l 0-1 --no-huge -m 512 --no-pci --no-shconf --no-telemetry --file-prefix=sl_sf_$$ --vdev=net_af_packet0,iface=$IF_G,qdisc_bypass=1"
-	port  0 address $GW/24
-	mbufs 16383
-}
+{
+	dpdk_conf sf
+	cat <<EOF
 max_sessions  ${MAX_SESSIONS:-50}
 relay_domains example.net
-greet_pause   0s
 shutdown_grace 5s
-control       $T/control.sock mode 0600
-backend_connect_timeout 3s
-backend_reply_timeout 10s
-backend_data_timeout 20s
-backend       cap $BK:$BK_PORT xclient off
 EOF
-if ! timeout 10 "$SLUICE" -t -c "$T/sluice.conf" >"$T/sluice-t.out" 2>&1; then
-	bad config "sluice -t rejected the config" "$T/sluice-t.out"
-	finish
-fi
-ip netns exec "$NS_G" "$SLUICE" -c "$T/sluice.conf" 2>>"$T/sluice.log" &
-SL_PID=$!
-track_pid "$SL_PID"
-
-# greets: a kernel TCP connection through our stack reads the 220 (1: not yet, 2: sluice died)
-greets() {
-	kill -0 "$SL_PID" 2>/dev/null || return 2
-	in_c timeout 5 "$PY" - "$GW" <<'PY' >/dev/null 2>&1
-import socket, sys
-s = socket.create_connection((sys.argv[1], 25), timeout=4)
-sys.exit(0 if s.recv(512).startswith(b"220") else 1)
-PY
-}
-up=0
-for _ in $(seq 30); do
-	greets
-	case $? in
-	0) up=1; break ;;
-	2) break ;;
-	esac
-	sleep 1
-done
-if [ $up -ne 1 ]; then
+	dpdk_conf_cap "$BK_PORT"
+} >"$T/sluice.conf"
+dpdk_check_conf "$T/sluice.conf"
+dpdk_sluice "$T/sluice.conf" "$T/sluice.log"
+# a kernel TCP connection through our stack reads the 220 (4 s each try)
+if ! dpdk_wait_greet "$SL_PID" 4; then
 	bad start "sluice (transport dpdk) did not greet on $GW:25" "$T/sluice.log"
 	finish
 fi
 ok start
 
-SLCTL=${SLCTL:-$(dirname "$SLUICE")/../control/sluicectl}
-stats() { # OUT: sluicectl --json stats into OUT
-	[ -x "$SLCTL" ] && timeout 10 "$SLCTL" -s "$T/control.sock" --json stats >"$1" 2>&1
-}
-# jsum FILE KEY: KEY of the totals, else the sum of KEY over the rest of the JSON ("" if none)
-jsum() {
-	"$PY" - "$1" "$2" <<'PY' 2>/dev/null
-import json, sys
-found, total = False, 0
-def walk(v):
-    global found, total
-    if isinstance(v, dict):
-        for k, x in v.items():
-            if k == sys.argv[2] and isinstance(x, (int, float)):
-                found, total = True, total + x
-            elif k != "totals":      # totals repeat the workers' figures
-                walk(x)
-    elif isinstance(v, list):
-        for x in v:
-            walk(x)
-j = json.load(open(sys.argv[1]))
-t = j.get("totals", {}) if isinstance(j, dict) else {}
-if isinstance(t.get(sys.argv[2]), (int, float)):
-    found, total = True, t[sys.argv[2]]
-else:
-    walk(j)
-print(int(total) if found else "")
-PY
-}
-stats "$T/stats0.json"
+dpdk_stats "$T/stats0.json"
 
 # sniff OUT: watch the client's veth (AF_PACKET) for the handshakes with sluice; on
 # SIGTERM write one line per SYN-ACK sluice sent to 198.18.0.2: "cookie PORT" when its
@@ -244,8 +141,7 @@ PY
 # --- one session before the flood: the path works at all
 make_body "$T/body" 4096
 send_one() { # OUT: one message from the client namespace
-	in_c timeout 90 swaks --server "$GW:25" --helo client.test.example --from a@b.example \
-		--to user@example.net --timeout 60 --suppress-data --data @"$T/body.send" >"$1" 2>&1
+	dpdk_swaks "$1" --data @"$T/body.send"
 }
 sniff "$T/sniff.before"
 send_one "$T/sw.before"
@@ -287,7 +183,7 @@ flood_alive=0
 for p in "${FLOOD_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && flood_alive=$((flood_alive + 1)); done
 tx1=$(ip netns exec "$NS_C" cat "/sys/class/net/$IF_C/statistics/tx_packets")
 log "$N sessions during the flood in ${took}s; $flood_alive of ${#SPOOF[@]} flooders still sending at the end; $((tx1 - tx0)) frames left the client veth meanwhile"
-stats "$T/stats1.json"
+dpdk_stats "$T/stats1.json"
 kill -TERM "$SNIFF_PID" 2>/dev/null
 wait_exit "$SNIFF_PID" 5
 for p in "${FLOOD_PIDS[@]}"; do wait "$p" 2>/dev/null; done
@@ -332,10 +228,10 @@ else
 fi
 
 # --- SYN cookie counters
-sent=$(jsum "$T/stats1.json" tcp_syncookies_sent)
-acc=$(jsum "$T/stats1.json" tcp_syncookies_accepted)
-if [ ! -x "$SLCTL" ]; then
-	bad syncookie-counters "sluicectl is not built: ${SLCTL#"$ROOT"/}"
+sent=$(dpdk_jsum "$T/stats1.json" tcp_syncookies_sent)
+acc=$(dpdk_jsum "$T/stats1.json" tcp_syncookies_accepted)
+if [ ! -x "$SLUICECTL" ]; then
+	bad syncookie-counters "sluicectl is not built: ${SLUICECTL#"$ROOT"/}"
 elif [ -z "$sent" ] || [ -z "$acc" ]; then
 	bad syncookie-counters "sluicectl --json stats has no tcp_syncookies_sent/tcp_syncookies_accepted" "$T/stats1.json"
 elif [ "$sent" -gt 0 ] && [ "$acc" -gt 0 ]; then

@@ -4,7 +4,7 @@
 # test_ctl_socket.sh covers the other commands.
 source "$(dirname "$0")/lib.sh"
 need_sluice
-CTL=${SLUICECTL:-$ROOT/build/control/sluicectl}
+CTL=$SLUICECTL
 [ -x "$CTL" ] || { echo "SKIP $TEST_NAME: sluicectl is not built"; exit 77; }
 
 SL_PORT=$(free_port); CAP=$(free_port)
