@@ -22,6 +22,7 @@
 #include "dpdk/dpdk_transport.h"
 #include "dpdk_peer.h"
 #include "../unit/dpdk/ring_pair.h"
+#include "../unit/dpdk/ring_sluice.h"
 #include "relay/backend_pool.h"
 #include "tcp/tcp-t.h"
 #include "util/sl_addr.h"
@@ -90,13 +91,7 @@ static struct ring_pair rp;
 static bool rp_open;
 static struct rte_mempool *peer_pool;
 static struct dpdk_peer *peer;
-static struct dpdk_dp *dp;
-static struct control *ctl;
-static struct backend_pool pool;
-static bool pool_init;
-static struct cfg *cfg;
-static pthread_t ctl_thread;
-static bool ctl_started;
+static struct ring_sluice sut;   /* sluice on port A: sut.dp its dataplane */
 static char msg[BODY_LEN + 3];
 static bool yield_idle;
 static int tid_gen, tid_sl;   /* threads of lcore 0 (this one) and lcore 1, for /proc/.../schedstat */
@@ -116,12 +111,6 @@ struct run {
 	struct tcp_counters         tc0, tc1;   /* the generator's TCP stack */
 	struct dpdk_tp_stats        tp0, tp1;   /* sluice's transport */
 };
-
-static void *control_main(void *arg)
-{
-	control_run(arg);
-	return NULL;
-}
 
 static void make_msg(void)
 {
@@ -186,28 +175,8 @@ static int setup(unsigned max_conc, bool pipelining)
 		     "shutdown_grace 2s\n"
 		     "backend sink 198.18.0.2:%u xclient off\n",
 		     max_sessions, SINK_PORT);
-	cfg = cfg_parse_string("bench", conf, (size_t)n, err, sizeof(err));
-	if (cfg == NULL) {
-		fprintf(stderr, "config: %s\n", err);
+	if (ring_sluice_start(&sut, &rp, "bench", conf, (size_t)n, "198.18.0.1", 24, OUR_MBUFS) != 0)
 		return -1;
-	}
-	backend_pool_init(&pool);
-	pool_init = true;
-	if (backend_pool_apply(&pool, cfg) != SL_OK)
-		return -1;
-	if (ring_pair_dp(&rp, "198.18.0.1", 24, OUR_MBUFS, &dp) != 0)
-		return -1;
-	ctl = control_new(cfg, dpdk_dp_nworkers(dp), &pool);
-	if (ctl == NULL)
-		return -1;
-	if (dpdk_tp_start(dp, cfg, ctl, &pool, err, sizeof(err)) != SL_OK ||
-	    dpdk_dp_launch(dp, err, sizeof(err)) != SL_OK) {
-		fprintf(stderr, "transport: %s\n", err);
-		return -1;
-	}
-	if (pthread_create(&ctl_thread, NULL, control_main, ctl) != 0)
-		return -1;
-	ctl_started = true;
 	if (dpdk_peer_resolve(peer, 2000) != SL_OK) {
 		fprintf(stderr, "the peer could not resolve 198.18.0.1 (sluice's port) in 2 s\n");
 		return -1;
@@ -215,32 +184,19 @@ static int setup(unsigned max_conc, bool pipelining)
 	return 0;
 }
 
+/* ring_sluice_stop's settle: the peer answers the closes */
+static void peer_settle(void *arg)
+{
+	dpdk_peer_settle(arg, 10, true);
+}
+
 static void teardown(void)
 {
-	if (dp != NULL) {
-		dpdk_tp_shutdown(dp);
-		for (int i = 0; i < 300 && !dpdk_tp_idle(dp); i++) {
-			if (peer != NULL)
-				dpdk_peer_settle(peer, 10, true);   /* the peer answers the closes */
-			else
-				usleep(10 * 1000);
-		}
-		dpdk_dp_stop(dp);
-		dpdk_tp_free(dp);
-	}
-	if (ctl_started) {
-		control_stop(ctl);
-		pthread_join(ctl_thread, NULL);
-	}
-	dpdk_dp_destroy(dp);
-	if (ctl != NULL)
-		control_free(ctl);
+	ring_sluice_stop(&sut, peer != NULL ? peer_settle : NULL, peer);
 	dpdk_peer_free(peer);
 	if (rp_open)
 		ring_pair_close(&rp);
 	rte_mempool_free(peer_pool);
-	if (cfg != NULL)
-		cfg_unref(cfg);
 	dpdk_eal_cleanup();
 }
 
@@ -287,10 +243,10 @@ static void sched_read(int tid, struct sched_ns *s)
 
 static void snap(struct dpdk_stats *sl, struct dpdk_peer_stats *pe, struct tcp_counters *tc, struct dpdk_tp_stats *tp)
 {
-	dpdk_stats_read(dp, 0, sl);
+	dpdk_stats_read(sut.dp, 0, sl);
 	*pe = *dpdk_peer_stats(peer);
 	*tc = *dpdk_peer_tcp(peer);
-	dpdk_tp_get_stats(dp, tp);
+	dpdk_tp_get_stats(sut.dp, tp);
 }
 
 /*

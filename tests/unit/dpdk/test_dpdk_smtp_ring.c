@@ -24,6 +24,7 @@
 #include "net/net_ipv4.h"
 #include "relay/backend_pool.h"
 #include "ring_pair.h"
+#include "ring_sluice.h"
 #include "tcp/tcp.h"
 #include "test.h"
 #include "util/sl_addr.h"
@@ -64,12 +65,7 @@
 
 static struct ring_pair rp = { .port_a = -1, .port_b = -1 };
 static struct rte_mempool *peer_pool;
-static struct dpdk_dp *dp;
-static struct control *ctl;
-static struct backend_pool pool;
-static struct cfg *cfg;
-static pthread_t ctl_thread;
-static bool ctl_started;
+static struct ring_sluice sut;   /* sluice on port A: sut.dp its dataplane */
 
 /* ---- the peer: net + TCP on port B, driven by this thread */
 
@@ -465,12 +461,6 @@ static const char conf_text[] =
 	"shutdown_grace 2s\n"
 	"backend sink 198.18.0.2:2525 xclient off\n";
 
-static void *control_main(void *arg)
-{
-	control_run(arg);
-	return NULL;
-}
-
 static int suite_init(void)
 {
 	char eal[256], err[512];
@@ -523,58 +513,30 @@ static int suite_init(void)
 		return -1;
 
 	/* sluice: config, backend pool, control, the dataplane with its transport */
-	cfg = cfg_parse_string("test", conf_text, sizeof(conf_text) - 1, err, sizeof(err));
-	if (cfg == NULL) {
-		fprintf(stderr, "config: %s\n", err);
+	if (ring_sluice_start(&sut, &rp, "test", conf_text, sizeof(conf_text) - 1, "198.18.0.1", 24, OUR_MBUFS) != 0)
+		return -1;
+	if (dpdk_dp_nworkers(sut.dp) != NQ) {
+		fprintf(stderr, "want %d workers, EAL gave %u\n", NQ, dpdk_dp_nworkers(sut.dp));
 		return -1;
 	}
-	backend_pool_init(&pool);
-	if (backend_pool_apply(&pool, cfg) != SL_OK)
-		return -1;
-	if (ring_pair_dp(&rp, "198.18.0.1", 24, OUR_MBUFS, &dp) != 0)
-		return -1;
-	if (dpdk_dp_nworkers(dp) != NQ) {
-		fprintf(stderr, "want %d workers, EAL gave %u\n", NQ, dpdk_dp_nworkers(dp));
-		return -1;
-	}
-	ctl = control_new(cfg, dpdk_dp_nworkers(dp), &pool);
-	if (ctl == NULL)
-		return -1;
-	if (dpdk_tp_start(dp, cfg, ctl, &pool, err, sizeof(err)) != SL_OK ||
-	    dpdk_dp_launch(dp, err, sizeof(err)) != SL_OK) {
-		fprintf(stderr, "transport: %s\n", err);
-		return -1;
-	}
-	if (pthread_create(&ctl_thread, NULL, control_main, ctl) != 0)
-		return -1;
-	ctl_started = true;
 	return 0;
+}
+
+/* ring_sluice_stop's settle: the peer answers the closes */
+static void peer_settle(void *arg)
+{
+	(void)arg;
+	peer_poll();
+	usleep(10 * 1000);
 }
 
 static int suite_clean(void)
 {
-	if (dp != NULL) {
-		dpdk_tp_shutdown(dp);
-		for (int i = 0; i < 300 && !dpdk_tp_idle(dp); i++) {
-			peer_poll();   /* the peer answers the closes */
-			usleep(10 * 1000);
-		}
-		dpdk_dp_stop(dp);
-		dpdk_tp_free(dp);
-	}
-	if (ctl_started) {
-		control_stop(ctl);
-		pthread_join(ctl_thread, NULL);
-	}
-	dpdk_dp_destroy(dp);
-	if (ctl != NULL)
-		control_free(ctl);
+	ring_sluice_stop(&sut, peer_settle, NULL);
 	tcp_stack_free(peer_st);
 	net_arp_flush(&peer_arp);
 	ring_pair_close(&rp);
 	rte_mempool_free(peer_pool);
-	if (cfg != NULL)
-		cfg_unref(cfg);
 	free(big);
 	dpdk_eal_cleanup();
 	return 0;
@@ -593,7 +555,7 @@ static void check_workers(void)
 		return;
 	printf("  per worker:");
 	for (unsigned i = 0; i < NQ; i++) {
-		CU_ASSERT_EQUAL_FATAL(dpdk_stats_read(dp, i, &w[i]), SL_OK);
+		CU_ASSERT_EQUAL_FATAL(dpdk_stats_read(sut.dp, i, &w[i]), SL_OK);
 		printf(" [%u: rx %lu, tcp %lu, handed over %lu, from others %lu, dropped %lu]", i,
 		       (unsigned long)w[i].rx_pkts, (unsigned long)w[i].net.tcp_in, (unsigned long)w[i].ho_out,
 		       (unsigned long)w[i].ho_in, (unsigned long)w[i].ho_drop);
@@ -609,7 +571,7 @@ static void check_workers(void)
 	{
 		struct dpdk_tp_stats ts;
 
-		dpdk_tp_get_stats(dp, &ts);
+		dpdk_tp_get_stats(sut.dp, &ts);
 		CU_ASSERT(ts.handed_over >= w[0].ho_out + w[1].ho_out);   /* read later: counters only grow */
 		CU_ASSERT_EQUAL(ts.handover_drops, 0);
 	}
@@ -654,7 +616,7 @@ static void test_sessions(void)
 	for (int i = 0; i < 100; i++)
 		peer_poll();
 	secs = (double)(t1 - t0) / (double)hz;
-	dpdk_tp_get_stats(dp, &ts);
+	dpdk_tp_get_stats(sut.dp, &ts);
 	printf("\n  %u sessions (%u at a time) in %.3f s: %.0f relayed sessions/s; sink %u messages, %u intact; "
 	       "accepted %lu, busy %lu, forced closes %lu\n",
 	       client_done, CONCURRENCY, secs, client_done / (secs > 0 ? secs : 1), sink_msgs, sink_good,
@@ -778,7 +740,7 @@ static void test_bulk_relay(void)
 	/* 1001-byte client segments: sluice holds odd-sized pieces, so the
 	 * backend leg's segments have pieces at odd offsets (checksum swap) */
 	client_chunk = 1001;
-	dpdk_stats_total(dp, &w0);
+	dpdk_stats_total(sut.dp, &w0);
 	t0 = rte_rdtsc();
 	CU_ASSERT_FATAL(client_start());
 	deadline = t0 + hz * 60;
@@ -786,7 +748,7 @@ static void test_bulk_relay(void)
 		if (peer_poll() == 0)
 			sched_yield();
 	secs = (double)(rte_rdtsc() - t0) / (double)hz;
-	dpdk_stats_total(dp, &w1);
+	dpdk_stats_total(sut.dp, &w1);
 	client_chunk = 16u * 1024;
 	msg = body;
 	msg_len = BODY_LEN + 3;
