@@ -484,6 +484,27 @@ static void leases_taken(struct redis_store *st, struct redis_dec *d, unsigned g
 	}
 }
 
+/* The frame of a decide or refund script around the n keys already in
+ * argv[3..]: EVALSHA sha n k1..kn, then the lease member; nkeys and member
+ * are the caller's buffers (argv points into them). Returns the next argv
+ * index, where the rules' parameters go. */
+static int evalsha_head(struct redis_store *st, enum redis_script_id id, unsigned n, char *nkeys, size_t nklen,
+			char *member, size_t mlen, uint64_t lease_seq)
+{
+	int argc = 3 + (int)n;
+
+	st->argv[0] = "EVALSHA";
+	st->argvlen[0] = 7;
+	st->argv[1] = redis_script(id)->sha;
+	st->argvlen[1] = 40;
+	snprintf(nkeys, nklen, "%u", n);
+	st->argv[2] = nkeys;
+	st->argvlen[2] = strlen(nkeys);
+	st->argv[argc] = member;
+	st->argvlen[argc++] = (size_t)member_name(st, lease_seq, member, mlen);
+	return argc;
+}
+
 /* Undo group g's charge: the decision was refused (by another group, or by
  * a fail-closed rule whose group got no answer). Fire and forget, like a
  * release: lost with the connection, the charge drains by itself. Uses the
@@ -514,16 +535,7 @@ static void send_refund(struct redis_store *st, struct redis_dec *d, unsigned g)
 		snprintf(st->params[n][1], sizeof(st->params[n][1]), "%" PRIu64, d->inc[p]);
 		n++;
 	}
-	st->argv[0] = "EVALSHA";
-	st->argvlen[0] = 7;
-	st->argv[1] = redis_script(REDIS_SCRIPT_REFUND)->sha;
-	st->argvlen[1] = 40;
-	snprintf(nkeys, sizeof(nkeys), "%u", n);
-	st->argv[2] = nkeys;
-	st->argvlen[2] = strlen(nkeys);
-	argc = 3 + (int)n;
-	st->argv[argc] = member;
-	st->argvlen[argc++] = (size_t)member_name(st, d->lease_seq, member, sizeof(member));
+	argc = evalsha_head(st, REDIS_SCRIPT_REFUND, n, nkeys, sizeof(nkeys), member, sizeof(member), d->lease_seq);
 	for (p = 0; p < n; p++) {
 		st->argv[argc] = st->params[p][0];
 		st->argvlen[argc++] = 1;
@@ -776,16 +788,7 @@ static bool send_group(struct redis_store *st, struct redis_dec *d, unsigned g,
 		}
 		n++;
 	}
-	st->argv[0] = "EVALSHA";
-	st->argvlen[0] = 7;
-	st->argv[1] = redis_script(REDIS_SCRIPT_DECIDE)->sha;
-	st->argvlen[1] = 40;
-	snprintf(nkeys, sizeof(nkeys), "%u", n);
-	st->argv[2] = nkeys;
-	st->argvlen[2] = strlen(nkeys);
-	argc = 3 + (int)n;
-	st->argv[argc] = member;
-	st->argvlen[argc++] = (size_t)member_name(st, d->lease_seq, member, sizeof(member));
+	argc = evalsha_head(st, REDIS_SCRIPT_DECIDE, n, nkeys, sizeof(nkeys), member, sizeof(member), d->lease_seq);
 	for (p = 0; p < d->nidx; p++) {
 		if (d->grp[p] != g)
 			continue;
