@@ -72,6 +72,43 @@ static void test_odd_and_pieces(void)
 	}
 }
 
+/* Every start alignment, lengths across the 8- and 32-byte steps, running
+ * sums given in, and all-ones data (every add carries). */
+static void test_alignment_and_carries(void)
+{
+	static uint8_t buf[2100];
+	static const uint32_t starts[] = { 0, 1, 0xffff, 0x1fffe, 0xfffffffeu };
+
+	srand(11);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rand();
+	for (int ones = 0; ones < 2; ones++) {
+		if (ones)
+			memset(buf, 0xff, sizeof(buf));
+		for (size_t off = 0; off < 8; off++) {
+			for (size_t n = 0; n + off <= sizeof(buf); n += n < 80 ? 1 : 37) {
+				unsigned want = ref_sum(buf + off, n);
+
+				for (size_t k = 0; k < sizeof(starts) / sizeof(starts[0]); k++) {
+					/* a running sum s in is the same as s's folded 16 bits */
+					uint32_t s0 = starts[k];
+					unsigned w = want + (unsigned)wire16(net_csum_fold(s0));
+					uint32_t got = net_csum_add(s0, buf + off, n);
+
+					unsigned g = wire16(net_csum_fold(got));
+
+					w = (w & 0xffff) + (w >> 16);
+					/* one's complement has two zeros: 0x0000 and 0xffff */
+					if ((g == 0xffff ? 0 : g) != (w == 0xffff ? 0 : w)) {
+						CU_FAIL("net_csum_add differs from the byte-pair reference");
+						return;
+					}
+				}
+			}
+		}
+	}
+}
+
 static void test_incremental(void)
 {
 	uint8_t buf[64];
@@ -127,6 +164,7 @@ void register_tests(void)
 	static const struct test_case cases[] = {
 		{ "rfc1071_example", test_rfc1071_example },
 		{ "odd_and_pieces", test_odd_and_pieces },
+		{ "alignment_lengths_running_sums_carries", test_alignment_and_carries },
 		{ "incremental_rfc1624", test_incremental },
 		{ "pseudo_header_ipv4", test_pseudo4 },
 		{ NULL, NULL },
