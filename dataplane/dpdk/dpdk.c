@@ -1,5 +1,4 @@
 /* dpdk.c - the dataplane's life: workers and ports up from the config, launch, stop, tear down. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,24 +7,12 @@
 #include <rte_lcore.h>
 #include <rte_launch.h>
 
+#include "dpdk/dpdk_eal.h"
 #include "dpdk/dpdk-t.h"
 #include "dpdk/dpdk_lcore.h"
 #include "dpdk/dpdk_port.h"
 #include "util/sl_log.h"
 #include "util/sl_status.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int dpdk_dp_create(struct dpdk_dp **dpp, const struct cfg_dpdk *cd, char *err, size_t errlen)
 {
@@ -34,12 +21,12 @@ int dpdk_dp_create(struct dpdk_dp **dpp, const struct cfg_dpdk *cd, char *err, s
 
 	*dpp = NULL;
 	if (cd->nports == 0 || cd->nports > DPDK_PORT_MAX) {
-		set_err(err, errlen, "dpdk: %u ports configured (need 1..%d)", cd->nports, DPDK_PORT_MAX);
+		dpdk_set_err(err, errlen, "dpdk: %u ports configured (need 1..%d)", cd->nports, DPDK_PORT_MAX);
 		return SL_ERROR;
 	}
 	dp = calloc(1, sizeof(*dp));
 	if (dp == NULL) {
-		set_err(err, errlen, "dpdk: out of memory");
+		dpdk_set_err(err, errlen, "dpdk: out of memory");
 		return SL_ERROR;
 	}
 	/* the main lcore runs the control thread: workers are every other EAL lcore */
@@ -55,7 +42,7 @@ int dpdk_dp_create(struct dpdk_dp **dpp, const struct cfg_dpdk *cd, char *err, s
 		dp->nworkers++;
 	}
 	if (dp->nworkers == 0) {
-		set_err(err, errlen,
+		dpdk_set_err(err, errlen,
 			"dpdk: EAL gave no worker lcore: the main lcore (%u) is the control thread and never "
 			"polls a port; give EAL at least two lcores (e.g. -l 0-1)", rte_get_main_lcore());
 		goto fail;
@@ -63,7 +50,7 @@ int dpdk_dp_create(struct dpdk_dp **dpp, const struct cfg_dpdk *cd, char *err, s
 	for (unsigned i = 0; i < cd->nports; i++) {
 		for (unsigned k = 0; k < i; k++)
 			if (cd->ports[k].id == cd->ports[i].id) {
-				set_err(err, errlen, "dpdk: port %u is configured twice", cd->ports[i].id);
+				dpdk_set_err(err, errlen, "dpdk: port %u is configured twice", cd->ports[i].id);
 				goto fail;
 			}
 		if (dpdk_port_setup(dp, &dp->ports[i], &cd->ports[i], err, errlen) != SL_OK) {
@@ -97,7 +84,7 @@ int dpdk_dp_launch(struct dpdk_dp *dp, char *err, size_t errlen)
 		int rc = rte_eal_remote_launch(dpdk_lcore_main, lc, lc->lcore_id);
 
 		if (rc != 0) {
-			set_err(err, errlen, "dpdk: cannot launch worker %u on lcore %u: %s", w, lc->lcore_id,
+			dpdk_set_err(err, errlen, "dpdk: cannot launch worker %u on lcore %u: %s", w, lc->lcore_id,
 				rc == -EBUSY ? "lcore busy" : "error");
 			dpdk_dp_stop(dp);
 			return SL_ERROR;

@@ -1,7 +1,6 @@
 /* dpdk_lcore.c - the per-lcore run-to-completion loop: RX burst, net_input, buffered TX burst, ARP timers. */
 #include <inttypes.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,23 +13,11 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include "dpdk/dpdk_eal.h"
 #include "dpdk/dpdk_lcore.h"
 #include "net/net_ipv4.h"
 #include "util/sl_log.h"
 #include "util/sl_status.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- TX: frames are buffered per (lcore, port) and sent in bursts ---- */
 
@@ -189,7 +176,7 @@ struct dpdk_lcore *dpdk_lcore_alloc(struct dpdk_dp *dp, unsigned lcore_id, unsig
 		socket = 0;
 	lc = rte_zmalloc_socket("sl_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE, socket);
 	if (lc == NULL) {
-		set_err(err, errlen, "lcore %u: no memory for its context (%zu bytes on socket %d)",
+		dpdk_set_err(err, errlen, "lcore %u: no memory for its context (%zu bytes on socket %d)",
 			lcore_id, sizeof(*lc), socket);
 		return NULL;
 	}
@@ -224,13 +211,13 @@ int dpdk_lcore_bind(struct dpdk_dp *dp, struct dpdk_lcore *lc, char *err, size_t
 		lp->arp_tab = rte_zmalloc_socket("sl_arp", DPDK_ARP_ENTRIES * sizeof(struct net_arp_entry),
 						 RTE_CACHE_LINE_SIZE, lc->socket);
 		if (lp->arp_tab == NULL) {
-			set_err(err, errlen, "lcore %u: no memory for the ARP cache of port %u", lc->lcore_id,
+			dpdk_set_err(err, errlen, "lcore %u: no memory for the ARP cache of port %u", lc->lcore_id,
 				lp->port_id);
 			return SL_ERROR;
 		}
 		if (net_arp_cache_init(&lp->arp, lp->arp_tab, DPDK_ARP_ENTRIES, &acfg, &ops, &lc->st.net) !=
 		    SL_OK) {
-			set_err(err, errlen, "lcore %u: ARP cache init failed", lc->lcore_id);
+			dpdk_set_err(err, errlen, "lcore %u: ARP cache init failed", lc->lcore_id);
 			return SL_ERROR;
 		}
 		lp->nc.ifp = &dp->ports[i].ifp;
@@ -310,7 +297,7 @@ int dpdk_lcore_link(struct dpdk_dp *dp, char *err, size_t errlen)
 	share_cpus(dp);
 	return SL_OK;
 nomem:
-	set_err(err, errlen, "dpdk: no memory for the hand-over rings of %u workers (%u frames each, "
+	dpdk_set_err(err, errlen, "dpdk: no memory for the hand-over rings of %u workers (%u frames each, "
 		"%u ARP updates): %s; give EAL more memory (-m)", dp->nworkers, DPDK_HO_RING, DPDK_ARP_RING,
 		rte_strerror(rte_errno));
 	return SL_ERROR;

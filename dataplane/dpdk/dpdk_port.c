@@ -1,7 +1,6 @@
 /* dpdk_port.c - mbuf pools sized and checked per socket, ports configured from the config's dpdk block. */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,23 +12,11 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "dpdk/dpdk_eal.h"
 #include "dpdk/dpdk_port.h"
 #include "net/net_ipv4.h"
 #include "util/sl_log.h"
 #include "util/sl_status.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 #define MIB(x) ((double)(x) / (1024.0 * 1024.0))
 
@@ -69,7 +56,7 @@ int dpdk_pools_create(struct dpdk_dp *dp, uint32_t mbufs, char *err, size_t errl
 			pinned += (uint64_t)nw * (dp->ports[i].nb_rxd + dp->ports[i].nb_txd + DPDK_TXQ_MAX);
 		pinned += (uint64_t)nw * (DPDK_POOL_CACHE * 3 / 2 + DPDK_BURST);
 		if (mbufs < pinned) {
-			set_err(err, errlen,
+			dpdk_set_err(err, errlen,
 				"dpdk mbufs %" PRIu32 " is too few for socket %u: %u worker(s) x %u port(s) "
 				"pin %" PRIu64 " (%u RX + %u TX descriptors, TX buffer %u, cache %u, burst %u "
 				"per queue); set 'mbufs' to at least %" PRIu64,
@@ -82,7 +69,7 @@ int dpdk_pools_create(struct dpdk_dp *dp, uint32_t mbufs, char *err, size_t errl
 		rte_malloc_get_socket_stats((int)s, &ms);
 		/* without hugepages all of EAL's memory is reserved up front: the heap cannot grow */
 		if (!rte_eal_has_hugepages() && need > ms.heap_freesz_bytes) {
-			set_err(err, errlen,
+			dpdk_set_err(err, errlen,
 				"mbuf pool for socket %u: %" PRIu32 " mbufs x %u bytes need %.1f MiB, but EAL has "
 				"%.1f MiB free of %.1f MiB there; lower 'mbufs' or give EAL more memory (-m)",
 				s, mbufs, (unsigned)(sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE),
@@ -95,7 +82,7 @@ int dpdk_pools_create(struct dpdk_dp *dp, uint32_t mbufs, char *err, size_t errl
 		if (dp->pools[s] == NULL) {
 			int e = rte_errno;
 
-			set_err(err, errlen,
+			dpdk_set_err(err, errlen,
 				"mbuf pool for socket %u: %" PRIu32 " mbufs (%.1f MiB) failed: %s; EAL has %.1f MiB "
 				"free of %.1f MiB on that socket; lower 'mbufs' or give EAL more memory "
 				"(hugepages, --socket-mem, -m)",
@@ -155,12 +142,12 @@ static int port_addr(struct dpdk_port *p, const struct cfg_dpdk_port *cp, char *
 	char a[SL_ADDR_STRLEN];
 
 	if (cp->address.addr.family != SL_AF_INET) {
-		set_err(err, errlen, "dpdk port %u: only IPv4 addresses for now (%s)", cp->id,
+		dpdk_set_err(err, errlen, "dpdk port %u: only IPv4 addresses for now (%s)", cp->id,
 			sl_prefix_format(&cp->address, a, sizeof(a)));
 		return SL_ERROR;
 	}
 	if (net_if_set_ipv4(&p->ifp, &cp->address.addr, cp->address.len, gw) != SL_OK) {
-		set_err(err, errlen, "dpdk port %u: address %s/%u or its gateway is not usable (gateway on-link?)",
+		dpdk_set_err(err, errlen, "dpdk port %u: address %s/%u or its gateway is not usable (gateway on-link?)",
 			cp->id, sl_addr_format(&cp->address.addr, a, sizeof(a), false), cp->address.len);
 		return SL_ERROR;
 	}
@@ -181,7 +168,7 @@ int dpdk_port_setup(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 	memset(p, 0, sizeof(*p));
 	if (cp->id >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port((uint16_t)cp->id)) {
 		list_ports(buf, sizeof(buf));
-		set_err(err, errlen, "dpdk port %u: no such DPDK port; EAL found: %s", cp->id, buf);
+		dpdk_set_err(err, errlen, "dpdk port %u: no such DPDK port; EAL found: %s", cp->id, buf);
 		return SL_ERROR;
 	}
 	pid = (uint16_t)cp->id;
@@ -190,7 +177,7 @@ int dpdk_port_setup(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 		snprintf(pi->name, sizeof(pi->name), "port%u", pid);
 	rc = rte_eth_dev_info_get(pid, &di);
 	if (rc != 0) {
-		set_err(err, errlen, "dpdk port %u (%s): dev_info: %s", pid, pi->name, rte_strerror(-rc));
+		dpdk_set_err(err, errlen, "dpdk port %u (%s): dev_info: %s", pid, pi->name, rte_strerror(-rc));
 		return SL_ERROR;
 	}
 	snprintf(pi->driver, sizeof(pi->driver), "%s", di.driver_name != NULL ? di.driver_name : "?");
@@ -199,7 +186,7 @@ int dpdk_port_setup(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 		pid, pi->name, pi->driver, di.max_rx_queues, di.max_tx_queues, di.flow_type_rss_offloads,
 		di.hash_key_size, di.reta_size, di.rx_offload_capa, di.tx_offload_capa);
 	if (di.max_rx_queues < nq || di.max_tx_queues < nq) {
-		set_err(err, errlen,
+		dpdk_set_err(err, errlen,
 			"dpdk port %u (%s): %u worker lcore(s) need %u RX/TX queue pairs, the device has "
 			"%u RX and %u TX (af_packet: add qpairs=%u to its --vdev; or give EAL fewer lcores)",
 			pid, pi->name, nq, nq, di.max_rx_queues, di.max_tx_queues, nq);
@@ -245,7 +232,7 @@ int dpdk_port_setup(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 
 	rc = rte_eth_dev_configure(pid, nq, nq, &conf);
 	if (rc != 0) {
-		set_err(err, errlen, "dpdk port %u (%s): configure %u queues: %s", pid, pi->name, nq,
+		dpdk_set_err(err, errlen, "dpdk port %u (%s): configure %u queues: %s", pid, pi->name, nq,
 			rte_strerror(-rc));
 		return SL_ERROR;
 	}
@@ -253,7 +240,7 @@ int dpdk_port_setup(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 	p->nb_txd = DPDK_NB_TXD;
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(pid, &p->nb_rxd, &p->nb_txd);
 	if (rc != 0) {
-		set_err(err, errlen, "dpdk port %u (%s): descriptors: %s", pid, pi->name, rte_strerror(-rc));
+		dpdk_set_err(err, errlen, "dpdk port %u (%s): descriptors: %s", pid, pi->name, rte_strerror(-rc));
 		return SL_ERROR;
 	}
 	pi->nb_queues = nq;
@@ -350,7 +337,7 @@ static int port_steer(struct dpdk_port *p, char *err, size_t errlen)
 	if (dpdk_steer_init(&p->steer, key, sizeof(key), pi->nb_queues, 0) == SL_OK)
 		return SL_OK;
 fail:
-	set_err(err, errlen, "dpdk port %u (%s): flow steering state: bad key (%u bytes) or %u queues",
+	dpdk_set_err(err, errlen, "dpdk port %u (%s): flow steering state: bad key (%u bytes) or %u queues",
 		pi->port_id, pi->name, pi->rss_key_len, pi->nb_queues);
 	return SL_ERROR;
 }
@@ -371,7 +358,7 @@ int dpdk_port_start(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 
 	rc = rte_eth_dev_info_get(pid, &di);
 	if (rc != 0) {
-		set_err(err, errlen, "dpdk port %u (%s): dev_info: %s", pid, pi->name, rte_strerror(-rc));
+		dpdk_set_err(err, errlen, "dpdk port %u (%s): dev_info: %s", pid, pi->name, rte_strerror(-rc));
 		return SL_ERROR;
 	}
 	for (unsigned q = 0; q < pi->nb_queues; q++) {
@@ -385,20 +372,20 @@ int dpdk_port_start(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 		rc = rte_eth_rx_queue_setup(pid, (uint16_t)q, p->nb_rxd, (unsigned)lc->socket, &rxc,
 					    dp->pools[lc->socket]);
 		if (rc != 0) {
-			set_err(err, errlen, "dpdk port %u (%s): RX queue %u (%u descriptors): %s", pid,
+			dpdk_set_err(err, errlen, "dpdk port %u (%s): RX queue %u (%u descriptors): %s", pid,
 				pi->name, q, p->nb_rxd, rte_strerror(-rc));
 			return SL_ERROR;
 		}
 		rc = rte_eth_tx_queue_setup(pid, (uint16_t)q, p->nb_txd, (unsigned)lc->socket, &txc);
 		if (rc != 0) {
-			set_err(err, errlen, "dpdk port %u (%s): TX queue %u (%u descriptors): %s", pid,
+			dpdk_set_err(err, errlen, "dpdk port %u (%s): TX queue %u (%u descriptors): %s", pid,
 				pi->name, q, p->nb_txd, rte_strerror(-rc));
 			return SL_ERROR;
 		}
 	}
 	rc = rte_eth_dev_start(pid);
 	if (rc != 0) {
-		set_err(err, errlen, "dpdk port %u (%s): start: %s", pid, pi->name, rte_strerror(-rc));
+		dpdk_set_err(err, errlen, "dpdk port %u (%s): start: %s", pid, pi->name, rte_strerror(-rc));
 		return SL_ERROR;
 	}
 	p->started = true;
@@ -413,7 +400,7 @@ int dpdk_port_start(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 			pid, pi->name, rte_strerror(-rc));
 	rc = rte_eth_macaddr_get(pid, &ea);
 	if (rc != 0) {
-		set_err(err, errlen, "dpdk port %u (%s): MAC address: %s", pid, pi->name, rte_strerror(-rc));
+		dpdk_set_err(err, errlen, "dpdk port %u (%s): MAC address: %s", pid, pi->name, rte_strerror(-rc));
 		return SL_ERROR;
 	}
 	if (!rte_is_valid_assigned_ether_addr(&ea)) {

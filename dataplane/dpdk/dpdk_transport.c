@@ -1,7 +1,6 @@
 /* dpdk_transport.c - `transport dpdk`: relay sessions driven over the per-lcore TCP stack, as kt_conn.c does over sockets. */
 #include <inttypes.h>
 #include <stdalign.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include "control.h"
 #include "control_msg.h"
+#include "dpdk/dpdk_eal.h"
 #include "dpdk/dpdk-t.h"
 #include "dpdk/dpdk_health.h"
 #include "dpdk/dpdk_lcore.h"
@@ -145,19 +145,6 @@ struct dpdk_tp {
 static const struct sl_transport_ops dpdk_ops;
 static const struct tcp_conn_cbs leg_cbs;
 static void settle(struct dpdk_conn *c);
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- local output queues */
 
@@ -1342,7 +1329,7 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 	uint64_t n;
 
 	if (tp == NULL) {
-		set_err(err, errlen, "dpdk worker %u: no memory", lc->idx);
+		dpdk_set_err(err, errlen, "dpdk worker %u: no memory", lc->idx);
 		return NULL;
 	}
 	tp->lc = lc;
@@ -1356,7 +1343,7 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 	tp->free_head = tp->free_tail = DPDK_SLOT_NONE;
 	tp->next_port = DPDK_EPHEMERAL_LO + (uint32_t)(rte_rand() % (DPDK_EPHEMERAL_HI - DPDK_EPHEMERAL_LO));
 	if (tw_init(&tp->wheel, DPDK_WHEEL_SLOTS, 1, now) != 0) {
-		set_err(err, errlen, "dpdk worker %u: no memory for the timer wheel", lc->idx);
+		dpdk_set_err(err, errlen, "dpdk worker %u: no memory for the timer wheel", lc->idx);
 		goto fail;
 	}
 	/* slots: the sessions, plus room for connections still closing after theirs ended */
@@ -1366,7 +1353,7 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 	tp->nslots = (uint32_t)n;
 	tp->slots = calloc(tp->nslots, sizeof(*tp->slots));
 	if (tp->slots == NULL) {
-		set_err(err, errlen, "dpdk worker %u: no memory for %u session slots", lc->idx, tp->nslots);
+		dpdk_set_err(err, errlen, "dpdk worker %u: no memory for %u session slots", lc->idx, tp->nslots);
 		goto fail;
 	}
 	for (uint32_t i = 0; i < tp->nslots; i++)
@@ -1385,7 +1372,7 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 	tx_chain_setup(tp);
 	tp->st = tcp_stack_new(&tcfg, &dpdk_tcp_ops, tp, now);
 	if (tp->st == NULL) {
-		set_err(err, errlen, "dpdk worker %u: a TCP stack of %u connections (max_sessions %u: two per "
+		dpdk_set_err(err, errlen, "dpdk worker %u: a TCP stack of %u connections (max_sessions %u: two per "
 			"session and slack) with %u KiB of send buffer each, %.0f MiB: no memory; lower "
 			"max_sessions", lc->idx, tcfg.max_conns, c->max_sessions, tcfg.snd_buf / 1024,
 			(double)tcfg.max_conns * tcfg.snd_buf / (1024.0 * 1024.0));
@@ -1398,12 +1385,12 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 	if (ctl != NULL) {
 		tp->port = control_port(ctl, lc->idx);
 		if (tp->port == NULL) {
-			set_err(err, errlen, "dpdk worker %u: the control has no port for it", lc->idx);
+			dpdk_set_err(err, errlen, "dpdk worker %u: the control has no port for it", lc->idx);
 			goto fail;
 		}
 		if (tp->port->to_worker->slot_size > sizeof(struct ctl_msg) ||
 		    tp->port->to_control->slot_size < sizeof(struct ctl_msg)) {
-			set_err(err, errlen, "dpdk worker %u: control ring slots of %u/%u bytes, messages of %zu",
+			dpdk_set_err(err, errlen, "dpdk worker %u: control ring slots of %u/%u bytes, messages of %zu",
 				lc->idx, tp->port->to_worker->slot_size, tp->port->to_control->slot_size,
 				sizeof(struct ctl_msg));
 			goto fail;
@@ -1414,7 +1401,7 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 			.to_control = tp->port->to_control, .wake_control = &tp->wake_control,
 			.worker = (uint16_t)tp->idx });
 		if (tp->health == NULL) {
-			set_err(err, errlen, "dpdk worker %u: no memory for health checks", lc->idx);
+			dpdk_set_err(err, errlen, "dpdk worker %u: no memory for health checks", lc->idx);
 			goto fail;
 		}
 	}
@@ -1427,7 +1414,7 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 		if (seen)
 			continue;   /* one stack listens on a port for all our addresses */
 		if (port == 0 || tcp_listen(tp->st, port, on_accept, tp) != SL_OK) {
-			set_err(err, errlen, "dpdk worker %u: listen on port %u: %s", lc->idx, port,
+			dpdk_set_err(err, errlen, "dpdk worker %u: listen on port %u: %s", lc->idx, port,
 				port == 0 ? "transport dpdk needs a fixed port" : "listener table full");
 			goto fail;
 		}
@@ -1446,7 +1433,7 @@ int dpdk_tp_start(struct dpdk_dp *dp, struct cfg *c, struct control *ctl, struct
 	struct dpdk_tp *tps[DPDK_WORKER_MAX] = { 0 };
 
 	if (dp == NULL || dp->launched || c->nlisten == 0) {
-		set_err(err, errlen, "dpdk transport: %s", c->nlisten == 0 ? "no listen address" :
+		dpdk_set_err(err, errlen, "dpdk transport: %s", c->nlisten == 0 ? "no listen address" :
 			"the dataplane is missing or already running");
 		return SL_ERROR;
 	}
