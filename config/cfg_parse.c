@@ -140,7 +140,7 @@ static int parse_size(const char *s, uint64_t *v)
 static int get_number(struct parser *p, const char *what, const char *v,
 		      uint64_t min, uint64_t max, uint64_t *out)
 {
-	uint64_t n;
+	uint64_t n = 0;
 
 	if (parse_u64(v, NULL, &n) < 0 || n < min || n > max) {
 		char exp[96];
@@ -154,7 +154,7 @@ static int get_number(struct parser *p, const char *what, const char *v,
 static int get_u32(struct parser *p, const char *what, const char *v,
 		   uint64_t min, uint64_t max, uint32_t *out)
 {
-	uint64_t n;
+	uint64_t n = 0;
 
 	if (max > UINT32_MAX)
 		max = UINT32_MAX;
@@ -445,7 +445,7 @@ static const char *const transport_names[] = { "kernel", "dpdk" };
 
 static int d_transport(struct parser *p)
 {
-	int v;
+	int v = 0;
 
 	if (get_enum(p, "transport", arg(p, 0), transport_names, 2, &v) != SL_OK)
 		return SL_ERROR;
@@ -490,7 +490,7 @@ static int d_port(struct parser *p)
 	struct cfg_dpdk *d = &p->c->dpdk;
 	struct cfg_dpdk_port port;
 	struct opt opts[] = { { "address", 1, 0 }, { "gateway", 1, 0 } };
-	uint64_t id;
+	uint64_t id = 0;
 	unsigned i;
 
 	memset(&port, 0, sizeof(port));
@@ -526,7 +526,7 @@ static const char *const bare_newline_names[] = { "reject", "normalize" };
 
 static int d_bare_newline(struct parser *p)
 {
-	int v;
+	int v = 0;
 
 	if (get_enum(p, "bare_newline", arg(p, 0), bare_newline_names, 2, &v) != SL_OK)
 		return SL_ERROR;
@@ -584,7 +584,7 @@ static int d_backend(struct parser *p)
 	struct opt opts[] = { { "weight", 1, 0 }, { "max_conns", 1, 0 },
 			      { "xclient", 1, 0 }, { "proxy_protocol", 1, 0 } };
 	unsigned i;
-	int v;
+	int v = 0;
 
 	if (nargs(p) < 2)
 		return perr(p, "'backend' needs NAME ADDR:PORT");
@@ -894,7 +894,7 @@ static int parse_limit(struct parser *p, struct cfg_limit *out)
 			      { "prefix6", 1, 0 }, { "reply", 3, 0 } };
 	static const char *const fail_names[] = { "open", "closed" };
 	const char *kind_name;
-	int v;
+	int v = 0;
 
 	if (nargs(p) < 3)
 		return perr(p, "'limit' needs KIND KEY RATE (or: limit concurrency KEY N)");
@@ -957,13 +957,13 @@ static int parse_limit(struct parser *p, struct cfg_limit *out)
 	if ((opts[2].seen || opts[3].seen) && lim.key != CFG_KEY_NET)
 		return perr(p, "'%s' only applies to key 'net'", opts[2].seen ? "prefix4" : "prefix6");
 	if (opts[2].seen) {
-		uint64_t n;
+		uint64_t n = 0;
 		if (get_number(p, "prefix4", optv(p, &opts[2], 0), 1, 32, &n) != SL_OK)
 			return SL_ERROR;
 		lim.net4_prefix = (uint8_t)n;
 	}
 	if (opts[3].seen) {
-		uint64_t n;
+		uint64_t n = 0;
 		if (get_number(p, "prefix6", optv(p, &opts[3], 0), 1, 128, &n) != SL_OK)
 			return SL_ERROR;
 		lim.net6_prefix = (uint8_t)n;
@@ -1082,7 +1082,7 @@ static int d_list(struct parser *p, bool allow)
 	char what[32];
 	const char *reason = "";
 	unsigned i, nvalues;
-	int v;
+	int v = 0;
 
 	if (nargs(p) < 2)
 		return perr(p, "'%s' needs KIND VALUE... [reason \"TEXT\"]", dname);
