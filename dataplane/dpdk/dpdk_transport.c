@@ -904,13 +904,13 @@ static inline uint32_t piece_sum(const uint8_t *p, uint32_t n, uint32_t off)
 
 /* Append n bytes to the chain ending at *last by copy: into its tailroom
  * when it is a direct mbuf with room, else into a new direct mbuf. */
-static int chain_copy(struct rte_mempool *mp, struct rte_mbuf *m, struct rte_mbuf **last, const uint8_t *p,
+static int chain_copy(struct dpdk_lcore *lc, struct rte_mbuf *m, struct rte_mbuf **last, const uint8_t *p,
 		      uint32_t n)
 {
 	struct rte_mbuf *t = *last;
 
 	if (!RTE_MBUF_DIRECT(t) || rte_pktmbuf_tailroom(t) < n) {
-		t = rte_pktmbuf_alloc(mp);
+		t = rte_pktmbuf_alloc(lc->pool);
 		if (t == NULL || rte_pktmbuf_tailroom(t) < n) {
 			rte_pktmbuf_free(t);
 			return SL_ERROR;
@@ -926,7 +926,7 @@ static int chain_copy(struct rte_mempool *mp, struct rte_mbuf *m, struct rte_mbu
 
 /* Append a held piece as an indirect mbuf on its owner's buffer; false
  * when that cannot be done (the caller copies). */
-static bool chain_ref(struct rte_mempool *mp, struct rte_mbuf *m, struct rte_mbuf **last, struct rte_mbuf *owner,
+static bool chain_ref(struct dpdk_lcore *lc, struct rte_mbuf *m, struct rte_mbuf **last, struct rte_mbuf *owner,
 		      const uint8_t *p, uint32_t n)
 {
 	const uint8_t *base = owner->buf_addr;
@@ -934,7 +934,7 @@ static bool chain_ref(struct rte_mempool *mp, struct rte_mbuf *m, struct rte_mbu
 
 	if (p < base || p + n > base + owner->buf_len)
 		return false;
-	mi = rte_pktmbuf_alloc(mp);
+	mi = rte_pktmbuf_alloc(lc->pool);
 	if (mi == NULL)
 		return false;
 	rte_pktmbuf_attach(mi, owner);    /* takes a reference on the direct buffer */
@@ -1010,19 +1010,26 @@ static void tcp_out(void *ctx, const struct tcp_seg_out *s)
 	net_ipv4_build(b + l2, src, dst, NET_IPPROTO_TCP, (uint16_t)l4len, NET_IPV4_DEFAULT_TTL, !ip_off);
 	th = b + l2 + NET_IPV4_HLEN;
 	tcp_build_header(s, th);
+	/*
+	 * Summed from the segment's own header fields and the pieces where they
+	 * lie (in cache: just queued or just received), never read back from
+	 * the fresh mbuf, which is written only.
+	 */
 	sum = net_csum_pseudo4(src, dst, NET_IPPROTO_TCP, (uint16_t)l4len);
+	if (!tcp_off)
+		sum += tcp_header_sum(s);
 	if (!chain) {
-		for (unsigned k = 0, o = thl; k < s->npieces; o += s->dlen[k], k++)
-			memcpy(th + o, s->data[k], s->dlen[k]);
-		if (!tcp_off)
-			sum = net_csum_add(sum, th, l4len);
+		at = 0;
+		for (unsigned k = 0; k < s->npieces; at += s->dlen[k], k++) {
+			if (!tcp_off)
+				sum += piece_sum(s->data[k], s->dlen[k], at);   /* thl is a multiple of 4 */
+			memcpy(th + thl + at, s->data[k], s->dlen[k]);
+		}
 		total = net_eth_pad(b, total);
 		m->data_len = (uint16_t)total;
 	} else {
 		m->data_len = (uint16_t)hdr;
 		last = m;
-		if (!tcp_off)
-			sum = net_csum_add(sum, th, thl);   /* thl is a multiple of 4: pieces start even */
 		at = 0;
 		for (unsigned k = 0; k < s->npieces; at += s->dlen[k], k++) {
 			struct rte_mbuf *own = s->owner[k];
@@ -1035,9 +1042,9 @@ static void tcp_out(void *ctx, const struct tcp_seg_out *s)
 			if (!tcp_off)
 				sum += piece_sum(s->data[k], s->dlen[k], at);
 			if (own != NULL && m->nb_segs + need <= segs &&
-			    chain_ref(tp->lc->pool, m, &last, own, s->data[k], s->dlen[k]))
+			    chain_ref(tp->lc, m, &last, own, s->data[k], s->dlen[k]))
 				continue;
-			if (chain_copy(tp->lc->pool, m, &last, s->data[k], s->dlen[k]) != SL_OK) {
+			if (chain_copy(tp->lc, m, &last, s->data[k], s->dlen[k]) != SL_OK) {
 				net_stats_drop(lp->nc.stats, NET_DROP_TX_NOBUF);
 				rte_pktmbuf_free(m);
 				return;

@@ -107,4 +107,13 @@ const char *tcp_state_name(enum tcp_state s);
  * port layer fills the checksum or offloads it. Returns the length. */
 uint32_t tcp_build_header(const struct tcp_seg_out *s, uint8_t *hdr);
 
+/*
+ * The one's complement sum of that header (checksum field zero), unfolded
+ * and below 2^22, its 16-bit words as loaded in host order (net_csum.h's
+ * convention), computed from s instead of read back from the frame: the
+ * frame was just stored into an mbuf whose lines are rarely in this core's
+ * cache, and loads of bytes just stored wait for those stores to complete.
+ */
+uint32_t tcp_header_sum(const struct tcp_seg_out *s);
+
 #endif

@@ -1,4 +1,5 @@
 /* tcp_opt.c - TCP option parsing and building (RFC 9293 3.2, RFC 7323, RFC 2018), and header encoding. */
+#include <endian.h>
 #include <string.h>
 
 #include "tcp_priv.h"
@@ -189,4 +190,24 @@ uint32_t tcp_build_header(const struct tcp_seg_out *s, uint8_t *h)
 	if (s->optlen)
 		memcpy(h + TCP_HDR_LEN, s->opts, s->optlen);
 	return hl;
+}
+
+uint32_t tcp_header_sum(const struct tcp_seg_out *s)
+{
+	uint32_t hl = TCP_HDR_LEN + s->optlen;
+	uint32_t seq = htobe32(s->seq), ack = htobe32(s->ack);
+	uint32_t sum;
+
+	/* each field as the 16-bit words it is stored as, loaded in host order */
+	sum = (uint32_t)htobe16(s->tuple->lport) + htobe16(s->tuple->rport);
+	sum += (seq & 0xffff) + (seq >> 16) + (ack & 0xffff) + (ack >> 16);
+	sum += htobe16((uint16_t)((hl / 4) << 12 | s->flags));
+	sum += htobe16(s->wnd);
+	for (uint32_t i = 0; i + 1 < s->optlen; i += 2) {
+		uint16_t w;
+
+		memcpy(&w, s->opts + i, 2);
+		sum += w;
+	}
+	return sum;
 }

@@ -166,7 +166,7 @@ static void tcp_out(void *ctx, const struct tcp_seg_out *s)
 {
 	static const struct net_mac zero;
 	struct dpdk_peer *p = ctx;
-	uint32_t src, dst, nh, thl = TCP_HDR_LEN + s->optlen, l4len = thl + s->len;
+	uint32_t src, dst, nh, thl = TCP_HDR_LEN + s->optlen, l4len = thl + s->len, sum;
 	struct rte_mbuf *m;
 	struct net_mac mac;
 	size_t l2, total;
@@ -195,9 +195,15 @@ static void tcp_out(void *ctx, const struct tcp_seg_out *s)
 	net_ipv4_build(b + l2, src, dst, NET_IPPROTO_TCP, (uint16_t)l4len, NET_IPV4_DEFAULT_TTL, true);
 	th = b + l2 + NET_IPV4_HLEN;
 	tcp_build_header(s, th);
-	for (unsigned k = 0, at = thl; k < s->npieces; at += s->dlen[k], k++)   /* copied, owners or not */
-		memcpy(th + at, s->data[k], s->dlen[k]);
-	cs = net_csum_finish(net_csum_add(net_csum_pseudo4(src, dst, NET_IPPROTO_TCP, (uint16_t)l4len), th, l4len));
+	/* summed from the fields and the pieces, not read back from the fresh mbuf (as sluice does) */
+	sum = net_csum_pseudo4(src, dst, NET_IPPROTO_TCP, (uint16_t)l4len) + tcp_header_sum(s);
+	for (unsigned k = 0, at = 0; k < s->npieces; at += s->dlen[k], k++) {   /* copied, owners or not */
+		uint16_t v = net_csum_fold(net_csum_add(0, s->data[k], s->dlen[k]));
+
+		sum += (at & 1) ? (uint16_t)(v << 8 | v >> 8) : v;
+		memcpy(th + thl + at, s->data[k], s->dlen[k]);
+	}
+	cs = net_csum_finish(sum);
 	memcpy(th + 16, &cs, 2);
 	total = net_eth_pad(b, total);
 	m->data_len = (uint16_t)total;

@@ -1,4 +1,5 @@
 /* test_net_ipv4.c - IPv4 validation table, fragments, header build bytes, ICMP echo, routes. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "net/net_csum.h"
@@ -141,6 +142,24 @@ static void test_build(void)
 	CU_ASSERT_EQUAL(buf[11], 0);
 }
 
+/* Random addresses, lengths, TTLs and protocols: the checksum net_ipv4_build
+ * computes from the values verifies over the bytes it wrote. */
+static void test_build_random(void)
+{
+	srand(4242);
+	for (unsigned n = 0; n < 20000; n++) {
+		uint8_t buf[20];
+		uint32_t s = (uint32_t)rand() << 16 ^ (uint32_t)rand(), d = (uint32_t)rand() << 16 ^ (uint32_t)rand();
+		uint16_t len = (uint16_t)(rand() % (65535 - 20));
+		uint8_t ttl = (uint8_t)rand(), proto = (uint8_t)rand();
+
+		net_ipv4_build(buf, s, d, proto, len, ttl, true);
+		CU_ASSERT_EQUAL_FATAL(net_csum(buf, sizeof(buf)), 0);
+		CU_ASSERT_EQUAL_FATAL(buf[8], ttl);
+		CU_ASSERT_EQUAL_FATAL(buf[9], proto);
+	}
+}
+
 static void test_icmp_echo(void)
 {
 	/* 08 00 csum 0007 0001 "abcd": 0800+0007+0001+6162+6364 = ccce -> ~ = 3331 */
@@ -258,6 +277,7 @@ void register_tests(void)
 		{ "validation_table", test_validation_table },
 		{ "options_and_offload_flag", test_options_skipped_and_offload },
 		{ "build_header", test_build },
+		{ "build_header_random", test_build_random },
 		{ "icmp_echo", test_icmp_echo },
 		{ "routes", test_routes },
 		{ NULL, NULL },
