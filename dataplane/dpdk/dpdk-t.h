@@ -27,6 +27,8 @@
 #define DPDK_POOL_CACHE   256                /**< per-lcore mempool cache */
 #define DPDK_ARP_ENTRIES  1024               /**< neighbour cache per (lcore, port): 64 KB */
 #define DPDK_ARP_TICK_MS  100
+#define DPDK_ALLOC_STASH  32                 /**< mbufs a worker takes from its pool at once (dpdk_lcore_mbuf) */
+#define DPDK_ALLOC_AHEAD  4                  /**< of them, how many ahead are prefetched for writing */
 #define DPDK_HO_RING      1024               /**< frames per (from, to) hand-over ring */
 #define DPDK_ARP_RING     256                /**< ARP updates waiting for one lcore */
 
@@ -122,6 +124,15 @@ struct dpdk_lcore {
 	struct rte_ring    *arp_in;
 	struct dpdk_ho_buf *ho_out;       /**< [nworkers], on our node */
 	struct rte_ring    *ho_in[DPDK_WORKER_MAX];
+	/*
+	 * Fresh mbufs for TX, taken from pool DPDK_ALLOC_STASH at a time and
+	 * handed out in order, each prefetched for writing DPDK_ALLOC_AHEAD
+	 * allocations before it is used (dpdk_lcore_mbuf): stash[next..n).
+	 * data_at: from an mbuf to its data at the default headroom.
+	 */
+	uint16_t            stash_next, stash_n;
+	uint32_t            data_at;
+	struct rte_mbuf    *stash[DPDK_ALLOC_STASH];
 	struct dpdk_stats   st __rte_cache_aligned;
 	struct dpdk_lcore_port ports[DPDK_PORT_MAX];
 } __rte_cache_aligned;

@@ -88,7 +88,7 @@ static void txq_flush_all(struct dpdk_lcore_port *lp)
 static uint8_t *tx_alloc(void *ctx, size_t len, void **hdl)
 {
 	struct dpdk_lcore_port *lp = ctx;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(lp->lc->pool);
+	struct rte_mbuf *m = dpdk_lcore_mbuf(lp->lc);
 
 	if (unlikely(m == NULL))
 		return NULL;
@@ -198,6 +198,7 @@ int dpdk_lcore_bind(struct dpdk_dp *dp, struct dpdk_lcore *lc, char *err, size_t
 
 	net_arp_cfg_default(&acfg);
 	lc->pool = dp->pools[lc->socket];
+	lc->data_at = (uint32_t)(sizeof(struct rte_mbuf) + rte_pktmbuf_priv_size(lc->pool) + RTE_PKTMBUF_HEADROOM);
 	for (unsigned i = 0; i < dp->nports; i++) {
 		struct dpdk_lcore_port *lp = &lc->ports[i];
 		struct net_neigh_ops ops = {
@@ -303,10 +304,34 @@ nomem:
 	return SL_ERROR;
 }
 
+void dpdk_lcore_stash_fill(struct dpdk_lcore *lc)
+{
+	unsigned n = DPDK_ALLOC_STASH;
+
+	/* the whole burst, else what the pool has left, one at a time at worst */
+	while (n > 0 && rte_mempool_get_bulk(lc->pool, (void **)lc->stash, n) != 0)
+		n /= 2;
+	lc->stash_next = 0;
+	lc->stash_n = (uint16_t)n;
+	for (unsigned k = 0; k < n; k++)
+		__rte_mbuf_raw_sanity_check(lc->stash[k]);
+	for (unsigned k = 0; k < n && k < DPDK_ALLOC_AHEAD; k++)
+		dpdk_lcore_mbuf_prefetch(lc, lc->stash[k]);
+}
+
+void dpdk_lcore_stash_return(struct dpdk_lcore *lc)
+{
+	if (lc->stash_next < lc->stash_n)
+		rte_mempool_put_bulk(lc->pool, (void **)&lc->stash[lc->stash_next],
+				     (unsigned)(lc->stash_n - lc->stash_next));
+	lc->stash_next = lc->stash_n = 0;
+}
+
 void dpdk_lcore_free(struct dpdk_lcore *lc)
 {
 	if (lc == NULL)
 		return;
+	dpdk_lcore_stash_return(lc);
 	/* frames still on their way between lcores: ours to free now */
 	for (unsigned w = 0; w < DPDK_WORKER_MAX; w++) {
 		struct rte_mbuf *m;
@@ -661,6 +686,7 @@ int dpdk_lcore_main(void *arg)
 	}
 	for (unsigned i = 0; i < lc->nports; i++)
 		txq_flush_all(&lc->ports[i]);
+	dpdk_lcore_stash_return(lc);
 	if (lc->nworkers > 1)
 		sl_info("dpdk: worker %u on lcore %u stops: rx %" PRIu64 " tx %" PRIu64 ", handed over %" PRIu64
 			" to other lcores (%" PRIu64 " dropped: ring full), %" PRIu64 " from them, ARP updates "

@@ -910,7 +910,7 @@ static int chain_copy(struct dpdk_lcore *lc, struct rte_mbuf *m, struct rte_mbuf
 	struct rte_mbuf *t = *last;
 
 	if (!RTE_MBUF_DIRECT(t) || rte_pktmbuf_tailroom(t) < n) {
-		t = rte_pktmbuf_alloc(lc->pool);
+		t = dpdk_lcore_mbuf(lc);
 		if (t == NULL || rte_pktmbuf_tailroom(t) < n) {
 			rte_pktmbuf_free(t);
 			return SL_ERROR;
@@ -934,7 +934,7 @@ static bool chain_ref(struct dpdk_lcore *lc, struct rte_mbuf *m, struct rte_mbuf
 
 	if (p < base || p + n > base + owner->buf_len)
 		return false;
-	mi = rte_pktmbuf_alloc(lc->pool);
+	mi = dpdk_lcore_mbuf(lc);
 	if (mi == NULL)
 		return false;
 	rte_pktmbuf_attach(mi, owner);    /* takes a reference on the direct buffer */
@@ -982,7 +982,7 @@ static void tcp_out(void *ctx, const struct tcp_seg_out *s)
 		net_stats_drop(lp->nc.stats, NET_DROP_NOT_FOR_US);
 		return;
 	}
-	m = rte_pktmbuf_alloc(tp->lc->pool);
+	m = dpdk_lcore_mbuf(tp->lc);
 	if (m == NULL) {
 		net_stats_drop(lp->nc.stats, NET_DROP_TX_NOBUF);
 		return;
