@@ -27,7 +27,9 @@
 #
 #   SESSIONS=3000 CONC=20 ROUNDS=5 WARM=SESSIONS/5 WORKERS=1 (kernel transport)
 #   PIN=1 LOG_LEVEL=info RUN_TIMEOUT=60 DEADLINE=240 KEEP=0 (keep the temp dir)
-#   BUILD=build (or SLUICE=path/to/sluice)
+#   BUILD=build (or SLUICE=path/to/sluice, SLUICECTL=path/to/sluicectl)
+# After each measured or warm-up run, `sluicectl stats` of sluice goes to
+# $T/stats-SYSTEM-SESSIONS-TIME.txt (retransmits, drops; kept with KEEP=1).
 # Exit 0: all runs clean, table printed; 1: a failure; 77: cannot run here.
 set -u
 export PATH=$PATH:/usr/sbin:/sbin
@@ -35,6 +37,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 SLUICE=${SLUICE:-$BUILD/dataplane/sluice}
+SLUICECTL=${SLUICECTL:-$BUILD/control/sluicectl}
 SESSIONS=${SESSIONS:-3000}
 CONC=${CONC:-20}
 ROUNDS=${ROUNDS:-5}
@@ -170,6 +173,7 @@ max_sessions  $max
 shutdown_grace 1s
 log_level     $LOG_LEVEL
 health_check  interval 0s
+control       $T/control.sock
 backend_connect_timeout 3s
 backend       sink $BK:$BK_PORT xclient off
 EOF
@@ -243,6 +247,10 @@ run() {
 	rc=$?
 	t1=$(date +%s%N)
 	[ -n "$SL_PID" ] && c1=$(cpu_ticks "$SL_PID") && w1=$(wait_ns "$SL_PID")
+	# the counters after each run (retransmits, drops): one file per run, kept with KEEP=1
+	if [ -n "$SL_PID" ] && [ -x "$SLUICECTL" ]; then
+		timeout 5 "$SLUICECTL" -s "$T/control.sock" stats >"$T/stats-$sys-$n-$(date +%s%N).txt" 2>&1
+	fi
 	for i in $(seq 50); do
 		after=$(sink_msgs)
 		[ "$after" -ge $((before + n)) ] && break
