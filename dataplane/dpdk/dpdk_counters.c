@@ -62,7 +62,7 @@ static const struct fld tc_flds[] = {
 	TC(seg_out, "tcp_segments_out", C, "TCP segments the stack sent."),
 	TC(bytes_in, "tcp_bytes_in", C, "TCP payload bytes received."),
 	TC(bytes_out, "tcp_bytes_out", C, "TCP payload bytes sent, retransmissions included."),
-	TC(retransmits, "tcp_retransmits", C, "Segments sent again after a timeout (RTO, go-back)."),
+	TC(retransmits, "tcp_retransmits", C, "Segments sent again after a timeout (RTO, go-back), and SYNs sent again at once after a stale ACK."),
 	TC(fast_retransmits, "tcp_fast_retransmits", C, "Segments sent again on duplicate or partial ACKs."),
 	TC(fast_recoveries, "tcp_fast_recoveries", C, "Entries into NewReno fast recovery."),
 	TC(rto_fired, "tcp_rto_fired", C, "Retransmission timeouts."),

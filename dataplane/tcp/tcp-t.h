@@ -244,6 +244,7 @@ struct tcp_rq_ent {
 #define TF_OOO_FIN      0x1000u  /**< a FIN arrived beyond a hole, at ooo_fin_seq */
 #define TF_ACCEPTED     0x2000u  /**< the application knows this connection */
 #define TF_IN_DELIVER   0x4000u  /**< inside the data callback loop */
+#define TF_SYN_RETRY    0x8000u  /**< SYN-SENT: an old incarnation's ACK was reset and the SYN sent again */
 
 /* tcp_conn.cc_flags (congestion control, tcp_cc.c) */
 #define TCC_RECOVERY     0x01u  /**< in NewReno fast recovery (RFC 6582 3.2) */

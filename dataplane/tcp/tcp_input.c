@@ -239,6 +239,23 @@ static void syn_sent_input(struct tcp_conn *c, struct tcp_seg *s)
 		if (SEQ_LEQ(s->ack, c->iss) || SEQ_GT(s->ack, c->snd_max)) {
 			drop(st, TCP_DROP_SYN_SENT);
 			tcp_send_rst_reply(st, s, true);
+			/*
+			 * The peer answered our SYN with the ACK of an older
+			 * incarnation of this tuple: it holds it in TIME-WAIT
+			 * (it closed first, after its 221) and our ISN did not
+			 * pass it, or it still has a connection we lost (RFC
+			 * 5961 4's challenge ACK). The RST just sent ends that
+			 * on Linux and the BSDs (RFC 1337 protection is off by
+			 * default), so the SYN goes again now rather than after
+			 * the first RTO, a whole second; once per open, since a
+			 * peer that ignores the RST answers the same again.
+			 */
+			if (!(s->flags & TCP_RST) && !(c->flags & TF_SYN_RETRY)) {
+				c->flags |= TF_SYN_RETRY;
+				c->flags &= (uint16_t)~TF_RTT_TIMING;   /* Karn: which SYN a SYN-ACK answers is unclear */
+				st->cnt.retransmits++;
+				tcp_send_syn(c);
+			}
 			return;
 		}
 	}

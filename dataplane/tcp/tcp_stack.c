@@ -329,15 +329,48 @@ struct tcp_conn *tcp_connect(struct tcp_stack *st, uint8_t family,
 {
 	struct tcp_tuple t;
 	struct tcp_conn *c;
+	struct tcp_tw_entry *e;
+	uint32_t floor = 0;
+	bool has_floor = false;
 
 	if ((family != SL_AF_INET && family != SL_AF_INET6) || lport == 0 || rport == 0)
 		return NULL;
 	fill_tuple(&t, family, laddr, lport, raddr, rport);
-	if (tcp_conn_lookup(st, &t) != NULL || tcp_tw_lookup(st, &t) != NULL)
+	if (tcp_conn_lookup(st, &t) != NULL)
 		return NULL;
+	e = tcp_tw_lookup(st, &t);
+	if (e != NULL) {
+		/*
+		 * Our own TIME-WAIT on this tuple (we closed the backend leg
+		 * first, after QUIT). Reused, as Linux's tcp_tw_reuse does, only
+		 * with timestamps: our TSvals of a tuple only grow (one offset
+		 * per tuple, one clock), so the peer's PAWS tells the old
+		 * incarnation's segments from the new one's (RFC 7323 5.8), and
+		 * the ISS goes beyond anything the old one sent. Linux waits a
+		 * second because its clock check counts seconds; ours needs the
+		 * new TSval above the old, one tick. A FIN the peer sends again
+		 * (our last ACK lost) then meets the new SYN: the peer answers
+		 * with its ACK, we reset it and send the SYN again at once
+		 * (syn_sent_input). Without this, a backend taking more
+		 * sessions per 2 MSL than there are source ports would run out.
+		 */
+		uint64_t began = e->expire - 2ull * st->cfg.msl_ms;
+
+		if (!e->has_ts || !st->cfg.timestamps || st->now <= began)
+			return NULL;
+		floor = e->snd_nxt + 65535u;
+		has_floor = true;
+		tcp_tw_remove(st, e);
+		st->cnt.tw_reused++;
+	}
 	tcp_enter(st);
 	c = tcp_conn_alloc(st, &t);
 	if (c != NULL) {
+		if (has_floor && SEQ_LEQ(c->iss, floor)) {
+			c->iss = floor + 1;
+			c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+			c->sbuf_seq = c->iss + 1;
+		}
 		c->cbs = cbs;
 		c->user = user;
 		c->flags |= TF_ACCEPTED;

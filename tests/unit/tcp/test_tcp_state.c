@@ -128,12 +128,26 @@ static void test_active_open(void)
 	CU_ASSERT_EQUAL(o->sport, 30000);
 	CU_ASSERT_EQUAL(o->dport, 25);
 	iss = o->seq;
-	/* an ACK not for our SYN: RST <SEQ=SEG.ACK> */
+	/* an ACK not for our SYN (an old incarnation's, from a peer in
+	 * TIME-WAIT): RST <SEQ=SEG.ACK>, then the same SYN again at once */
 	th_seg_port(&H, 25, 30000, TCP_ACK, 5000, iss + 100, 1000, NULL, 0, NULL);
 	o = th_next(&H);
 	CU_ASSERT_FATAL(o != NULL);
 	CU_ASSERT_EQUAL(o->flags, TCP_RST);
 	CU_ASSERT_EQUAL(o->seq, iss + 100);
+	o = th_next(&H);
+	CU_ASSERT_FATAL(o != NULL);
+	CU_ASSERT_EQUAL(o->flags, TCP_SYN);
+	CU_ASSERT_EQUAL(o->seq, iss);
+	CU_ASSERT_EQUAL(H.st->cnt.retransmits, 1u);
+	CU_ASSERT_EQUAL(tcp_conn_state(c), TCP_SYN_SENT);
+	/* the same answer again: RST only, the SYN waits for its timer */
+	th_seg_port(&H, 25, 30000, TCP_ACK, 5000, iss + 100, 1000, NULL, 0, NULL);
+	o = th_next(&H);
+	CU_ASSERT_FATAL(o != NULL);
+	CU_ASSERT_EQUAL(o->flags, TCP_RST);
+	CU_ASSERT_PTR_NULL(th_next(&H));
+	CU_ASSERT_EQUAL(H.st->cnt.retransmits, 1u);
 	CU_ASSERT_EQUAL(tcp_conn_state(c), TCP_SYN_SENT);
 	/* an RST without ACK is not acceptable in SYN-SENT */
 	th_seg_port(&H, 25, 30000, TCP_RST, 5000, 0, 0, NULL, 0, NULL);
@@ -697,6 +711,61 @@ static void test_time_wait_seq_reuse_and_bound(void)
 	th_fini(&H);
 }
 
+/* Active open, we close first (QUIT, then FIN), TIME-WAIT; the peer's FIN
+ * then ends it. *tsval: the TSval of our FIN. */
+static void active_to_time_wait(bool ts, uint32_t *iss, uint32_t *tsval)
+{
+	const struct th_opt *o_ts = ts ? &TS : NULL;
+	struct tcp_conn *c = th_open_active(&H, ts, iss);
+	struct th_out *o;
+
+	tcp_close(c);
+	o = th_next(&H);
+	CU_ASSERT_FATAL(o != NULL);
+	CU_ASSERT_EQUAL(o->flags, TCP_FIN | TCP_ACK);
+	*tsval = o->tsval;
+	th_seg_port(&H, 25, 30000, TCP_ACK, 5001, *iss + 2, 4096, NULL, 0, o_ts);
+	th_seg_port(&H, 25, 30000, TCP_FIN | TCP_ACK, 5001, *iss + 2, 4096, NULL, 0, o_ts);
+	CU_ASSERT_EQUAL(H.st->cnt.conns[TCP_TIME_WAIT], 1);
+	th_drain(&H);
+}
+
+/* Our own TIME-WAIT on a tuple we connect from again (a backend leg's source
+ * port): reused with timestamps once a tick old (the new TSval above the
+ * old), the ISS beyond the old connection's; never without timestamps. */
+static void test_time_wait_reused_by_connect(void)
+{
+	struct tcp_conn *c;
+	struct th_out *o;
+	uint32_t iss, tsval_old;
+
+	th_init(&H, NULL);
+	active_to_time_wait(true, &iss, &tsval_old);
+	CU_ASSERT_PTR_NULL(tcp_connect(H.st, SL_AF_INET, th_laddr, 30000, th_raddr, 25, &th_cbs, &H));
+	th_advance(&H, 1);
+	c = tcp_connect(H.st, SL_AF_INET, th_laddr, 30000, th_raddr, 25, &th_cbs, &H);
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT_EQUAL(H.st->cnt.tw_reused, 1);
+	CU_ASSERT_EQUAL(H.st->cnt.conns[TCP_TIME_WAIT], 0);
+	o = th_next(&H);
+	CU_ASSERT_FATAL(o != NULL);
+	CU_ASSERT_EQUAL(o->flags, TCP_SYN);
+	CU_ASSERT(o->has_ts);
+	CU_ASSERT(SEQ_GT(o->tsval, tsval_old));
+	CU_ASSERT(SEQ_GT(o->seq, iss + 2 + 65535));
+	tcp_abort(c);
+	th_fini(&H);
+
+	th_init(&H, NULL);
+	active_to_time_wait(false, &iss, &tsval_old);
+	th_advance(&H, 2000);
+	CU_ASSERT_PTR_NULL(tcp_connect(H.st, SL_AF_INET, th_laddr, 30000, th_raddr, 25, &th_cbs, &H));
+	CU_ASSERT_EQUAL(H.st->cnt.tw_reused, 0);
+	th_advance(&H, 2 * H.st->cfg.msl_ms);   /* gone: a plain connect */
+	CU_ASSERT_PTR_NOT_NULL(tcp_connect(H.st, SL_AF_INET, th_laddr, 30000, th_raddr, 25, &th_cbs, &H));
+	th_fini(&H);
+}
+
 static void test_isn(void)
 {
 	struct tcp_conn *a, *b;
@@ -758,6 +827,7 @@ void register_tests(void)
 		{ "accept refused -> RST", test_accept_refused },
 		{ "TIME-WAIT: FIN again, reuse by timestamp", test_time_wait },
 		{ "TIME-WAIT: reuse by sequence, bounded table", test_time_wait_seq_reuse_and_bound },
+		{ "TIME-WAIT: our own, reused by connect", test_time_wait_reused_by_connect },
 		{ "ISN per RFC 6528", test_isn },
 		{ "IPv6 tuples", test_ipv6_tuple },
 		{ NULL, NULL },
