@@ -123,6 +123,17 @@ struct cfg_dpdk {
 	unsigned nports;
 	struct cfg_dpdk_port ports[CFG_DPDK_PORT_MAX];
 	uint32_t mbufs;                 /**< mbufs per pool; default 65535 */
+	/* The TCP stacks' secret (ISNs, timestamp offsets), kept in this file
+	 * until reboot so a restart keeps sequence spaces; "" = none, a new
+	 * one at each start (sl_secret.h). Default /run/sluice/tcp.secret. */
+	char     tcp_secret[CFG_PATH_MAX];
+	/* Source ports of backend legs, LO..HI inclusive (default Linux's
+	 * 32768-60999): for firewalls, or a range kept apart from others. */
+	uint16_t source_port_lo, source_port_hi;
+	/* TIME-WAIT entries per worker (about 80 bytes each, touched only as
+	 * used); past it the oldest ends early. Default 262144 (Linux's
+	 * tcp_max_tw_buckets on a large machine). */
+	uint32_t time_wait_max;
 };
 
 struct cfg_smtp {

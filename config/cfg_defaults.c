@@ -86,6 +86,10 @@ void cfg_init_defaults(struct cfg *c)
 	c->log_level = SL_LOG_INFO;
 
 	c->dpdk.mbufs = 65535;
+	strcpy(c->dpdk.tcp_secret, "/run/sluice/tcp.secret");
+	c->dpdk.source_port_lo = 32768;
+	c->dpdk.source_port_hi = 60999;
+	c->dpdk.time_wait_max = 262144;
 
 	c->smtp.greet_pause_ms = 0;
 	c->smtp.command_line_limit = 512;

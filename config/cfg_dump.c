@@ -142,6 +142,11 @@ static void dump_dpdk(struct dump *d, const struct cfg_dpdk *k)
 		put(d, "\n");
 	}
 	putf(d, "\tmbufs %u\n", k->mbufs);
+	put(d, "\ttcp_secret ");
+	put_word(d, k->tcp_secret[0] != '\0' ? k->tcp_secret : "none", false);
+	put(d, "\n");
+	putf(d, "\tsource_ports %u-%u\n", k->source_port_lo, k->source_port_hi);
+	putf(d, "\ttime_wait_max %u\n", k->time_wait_max);
 	put(d, "}\n");
 }
 

@@ -485,6 +485,39 @@ static int d_eal(struct parser *p)
 	return SL_OK;
 }
 
+static int d_tcp_secret(struct parser *p)
+{
+	const char *v = arg(p, 0);
+
+	if (strcmp(v, "none") == 0) {
+		p->c->dpdk.tcp_secret[0] = '\0';
+		return SL_OK;
+	}
+	if (v[0] != '/')
+		return bad_value(p, "tcp_secret", v, "an absolute path or none");
+	return get_path(p, "tcp_secret", v, sizeof(p->c->dpdk.tcp_secret) - 1, p->c->dpdk.tcp_secret);
+}
+
+static int d_source_ports(struct parser *p)
+{
+	const char *v = arg(p, 0), *dash = strchr(v, '-');
+	char lo_s[8];
+	uint64_t lo = 0, hi = 0;
+
+	if (dash == NULL || dash == v || (size_t)(dash - v) >= sizeof(lo_s))
+		return bad_value(p, "source_ports", v, "LO-HI, ports 1024..65535");
+	memcpy(lo_s, v, (size_t)(dash - v));
+	lo_s[dash - v] = '\0';
+	if (get_number(p, "source_ports", lo_s, 1024, 65535, &lo) != SL_OK ||
+	    get_number(p, "source_ports", dash + 1, 1024, 65535, &hi) != SL_OK)
+		return SL_ERROR;
+	if (lo > hi)
+		return bad_value(p, "source_ports", v, "LO-HI with LO <= HI");
+	p->c->dpdk.source_port_lo = (uint16_t)lo;
+	p->c->dpdk.source_port_hi = (uint16_t)hi;
+	return SL_OK;
+}
+
 static int d_port(struct parser *p)
 {
 	struct cfg_dpdk *d = &p->c->dpdk;
@@ -1312,6 +1345,9 @@ static const struct directive dpdk_directives[] = {
 	FN("eal", CFG_D_EAL, 1, 1, "\"STRING\"", d_eal),
 	FN("port", -1, 3, 5, "N address ADDR/LEN [gateway ADDR]", d_port),
 	NUM("mbufs", CFG_D_MBUFS, dpdk.mbufs, 1024, 16777215),
+	FN("tcp_secret", CFG_D_TCP_SECRET, 1, 1, "PATH|none", d_tcp_secret),
+	FN("source_ports", CFG_D_SOURCE_PORTS, 1, 1, "LO-HI", d_source_ports),
+	NUM("time_wait_max", CFG_D_TIME_WAIT_MAX, dpdk.time_wait_max, 64, 16777216),
 	{ NULL, 0, V_FN, 0, 0, 0, 0, 0, NULL, NULL, false }
 };
 

@@ -11,7 +11,7 @@ export PATH=$PATH:/usr/sbin:/sbin
 
 PACKAGES=(build-essential meson ninja-build pkg-config libdpdk-dev libssl-dev
 	libhiredis-dev libcunit1-dev clang libclang-rt-14-dev swaks postfix
-	redis-server iproute2 iputils-ping python3-aiosmtpd hping3 ethtool)
+	redis-server iproute2 iputils-ping python3-aiosmtpd hping3 ethtool tcpdump)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -23,8 +23,10 @@
 #include "net/net_ipv4.h"
 #include "relay/relay_session.h"
 #include "tcp/tcp.h"
+#include "tcp/tcp_siphash.h"
 #include "transport.h"
 #include "util/sl_log.h"
+#include "util/sl_secret.h"
 #include "util/sl_status.h"
 #include "util/timer_wheel.h"
 
@@ -49,8 +51,6 @@
 #define DPDK_GEN_BITS     28
 #define DPDK_SLOT_BITS    20
 #define DPDK_SLOT_NONE    UINT32_MAX
-#define DPDK_EPHEMERAL_LO 32768u         /**< source ports of backend legs (Linux's default range) */
-#define DPDK_EPHEMERAL_HI 60999u
 #define DPDK_CONNECT_TRIES 64
 #define DPDK_TP_PORTS     8              /**< lcore ports whose TX may chain held pieces */
 
@@ -134,6 +134,7 @@ struct dpdk_tp {
 	struct dpdk_conn    *again;
 	struct dpdk_conn    *dead;
 	uint32_t             next_port;     /**< the last source port handed out */
+	uint16_t             sport_lo, sport_hi; /**< their range (dpdk { source_ports }) */
 	bool                 zero_copy;     /**< op_forward by reference (SL_DPDK_COPY=1 turns it off) */
 	uint8_t              tx_segs[DPDK_TP_PORTS]; /**< per lcore port: mbufs a TCP frame may chain (0: copy) */
 	struct dpdk_health  *health;        /**< backend checks asked for by the control (dpdk_health.c) */
@@ -749,9 +750,9 @@ static uint16_t next_source_port(struct dpdk_tp *tp, const struct dpdk_lcore_por
 {
 	uint16_t p = (uint16_t)tp->next_port;
 
-	if (dpdk_steer_pick_port(&lp->port->steer, src, dst, dport, (uint16_t)tp->idx, &p,
-				 DPDK_EPHEMERAL_LO, DPDK_EPHEMERAL_HI) != SL_OK)
-		p = p >= DPDK_EPHEMERAL_HI || p < DPDK_EPHEMERAL_LO ? DPDK_EPHEMERAL_LO : (uint16_t)(p + 1);
+	if (dpdk_steer_pick_port(&lp->port->steer, src, dst, dport, (uint16_t)tp->idx, &p, tp->sport_lo,
+				 tp->sport_hi) != SL_OK)
+		p = p >= tp->sport_hi || p < tp->sport_lo ? tp->sport_lo : (uint16_t)(p + 1);
 	tp->next_port = p;
 	return p;
 }
@@ -1328,7 +1329,7 @@ static void tx_chain_setup(struct dpdk_tp *tp)
 }
 
 static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct cfg *c, struct control *ctl,
-			      struct backend_pool *pool, char *err, size_t errlen)
+			      struct backend_pool *pool, const uint64_t secret[2], char *err, size_t errlen)
 {
 	struct dpdk_tp *tp = calloc(1, sizeof(*tp));
 	struct tcp_config tcfg;
@@ -1348,7 +1349,9 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 	tp->rw.pool = pool;
 	tp->rw.now_ms = now;
 	tp->free_head = tp->free_tail = DPDK_SLOT_NONE;
-	tp->next_port = DPDK_EPHEMERAL_LO + (uint32_t)(rte_rand() % (DPDK_EPHEMERAL_HI - DPDK_EPHEMERAL_LO));
+	tp->sport_lo = c->dpdk.source_port_lo;
+	tp->sport_hi = c->dpdk.source_port_hi;
+	tp->next_port = tp->sport_lo + (uint32_t)(rte_rand() % ((uint32_t)tp->sport_hi - tp->sport_lo + 1));
 	if (tw_init(&tp->wheel, DPDK_WHEEL_SLOTS, 1, now) != 0) {
 		dpdk_set_err(err, errlen, "dpdk worker %u: no memory for the timer wheel", lc->idx);
 		goto fail;
@@ -1370,9 +1373,15 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 
 	tcp_config_defaults(&tcfg);
 	tcfg.max_conns = tcb_count(n);
+	tcfg.max_tw = c->dpdk.time_wait_max;
 	tcfg.mss = (uint16_t)(lc->nports > 0 ? lc->ports[0].port->ifp.mtu - 40 : 1460);
-	tcfg.key[0] = rte_rand();
-	tcfg.key[1] = rte_rand();
+	/* each worker's own key, from the secret that outlives restarts (dpdk_tp_start) */
+	{
+		const uint64_t tag[2][2] = { { lc->idx, 0x736c2d6b6579302eull }, { lc->idx, 0x736c2d6b6579312eull } };
+
+		tcfg.key[0] = tcp_siphash24(secret, tag[0], sizeof(tag[0]));
+		tcfg.key[1] = tcp_siphash24(secret, tag[1], sizeof(tag[1]));
+	}
 	/* held rx mbufs (relayed DATA by reference) take at most a quarter of
 	 * the pool, so RX always finds mbufs; past that the stack copies */
 	tcfg.ref_max = tp->lc->pool != NULL ? tp->lc->pool->size / 4 : 0;
@@ -1387,8 +1396,10 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 	}
 	if (lc->idx == 0)
 		sl_info("dpdk: per worker %u session slots, %u TCBs (%u KiB send bound each; the send pool "
-			"reserves %.0f MiB of address space, resident only for bytes in flight)", tp->nslots,
-			tcfg.max_conns, tcfg.snd_buf / 1024, (double)tcfg.max_conns * tcfg.snd_buf / (1024.0 * 1024.0));
+			"reserves %.0f MiB of address space, resident only for bytes in flight), %u TIME-WAITs "
+			"(%.0f MiB at most)", tp->nslots, tcfg.max_conns, tcfg.snd_buf / 1024,
+			(double)tcfg.max_conns * tcfg.snd_buf / (1024.0 * 1024.0), tcfg.max_tw,
+			(double)tcfg.max_tw * (sizeof(struct tcp_tw_entry) + sizeof(uint32_t)) / (1024.0 * 1024.0));
 	if (ctl != NULL) {
 		tp->port = control_port(ctl, lc->idx);
 		if (tp->port == NULL) {
@@ -1438,11 +1449,37 @@ int dpdk_tp_start(struct dpdk_dp *dp, struct cfg *c, struct control *ctl, struct
 		  char *err, size_t errlen)
 {
 	struct dpdk_tp *tps[DPDK_WORKER_MAX] = { 0 };
+	uint64_t secret[2];
+	char note[512];
 
 	if (dp == NULL || dp->launched || c->nlisten == 0) {
 		dpdk_set_err(err, errlen, "dpdk transport: %s", c->nlisten == 0 ? "no listen address" :
 			"the dataplane is missing or already running");
 		return SL_ERROR;
+	}
+	/*
+	 * The TCP secret, kept until reboot: ISNs and timestamps then go on
+	 * growing across a restart, and backends still holding our old tuples
+	 * in TIME-WAIT accept our new SYNs at once (sl_secret.h).
+	 */
+	{
+		uint8_t raw[SL_SECRET_LEN];
+
+		switch (sl_secret_get(c->dpdk.tcp_secret, raw, note, sizeof(note))) {
+		case SL_SECRET_KEPT:
+			sl_info("dpdk: TCP secret from %s (kept until reboot)", c->dpdk.tcp_secret);
+			break;
+		case SL_SECRET_NEW:
+			sl_info("dpdk: TCP secret made and kept in %s", c->dpdk.tcp_secret);
+			break;
+		default:
+			if (c->dpdk.tcp_secret[0] != '\0')
+				sl_warn("dpdk: TCP secret not kept (%s): a new one each start, so backends still "
+					"holding this host's connections in TIME-WAIT may delay new ones after a "
+					"restart", note);
+			break;
+		}
+		memcpy(secret, raw, sizeof(secret));
 	}
 	/*
 	 * Several workers: both legs of a session reach the lcore that owns it.
@@ -1452,7 +1489,7 @@ int dpdk_tp_start(struct dpdk_dp *dp, struct cfg *c, struct control *ctl, struct
 	 * same steering gives to the opening lcore (next_source_port).
 	 */
 	for (unsigned w = 0; w < dp->nworkers; w++) {
-		tps[w] = tp_new(dp, dp->lcores[w], c, ctl, pool, err, errlen);
+		tps[w] = tp_new(dp, dp->lcores[w], c, ctl, pool, secret, err, errlen);
 		if (tps[w] == NULL) {
 			for (unsigned k = 0; k < w; k++)
 				tp_free(tps[k]);

@@ -96,7 +96,7 @@ static int cfg_same(const struct cfg *a, const struct cfg *b)
 	SAME(shutdown_grace_ms); SAME(pid_file); SAME(log_level);
 	for (i = 0; i < a->nlisten; i++)
 		SAME(listen[i]);
-	SAME(dpdk.eal); SAME(dpdk.nports); SAME(dpdk.mbufs);
+	SAME(dpdk.eal); SAME(dpdk.nports); SAME(dpdk.mbufs); SAME(dpdk.tcp_secret); SAME(dpdk.source_port_lo); SAME(dpdk.source_port_hi); SAME(dpdk.time_wait_max);
 	for (i = 0; i < a->dpdk.nports; i++) {
 		SAME(dpdk.ports[i].id); SAME(dpdk.ports[i].address.addr); SAME(dpdk.ports[i].address.len);
 		SAME(dpdk.ports[i].gateway);
@@ -369,6 +369,14 @@ static const struct err_case err_cases[] = {
 	{ "dpdk {\n  dpdk {\n  }\n}\n" OK_TAIL, "t.conf:2: unknown directive 'dpdk' in the dpdk block" },
 	{ "mbufs 1024\n" OK_TAIL, "t.conf:1: directive 'mbufs' belongs in the dpdk block" },
 	{ "transport dpdk\n" OK_TAIL, "t.conf:1: transport dpdk needs a 'port' in the dpdk block" },
+	{ "dpdk {\n source_ports 40000\n}\n" OK_TAIL,
+	  "t.conf:2: bad value '40000' for 'source_ports': expected LO-HI, ports 1024..65535" },
+	{ "dpdk {\n source_ports 41000-40000\n}\n" OK_TAIL,
+	  "t.conf:2: bad value '41000-40000' for 'source_ports': expected LO-HI with LO <= HI" },
+	{ "dpdk {\n source_ports 80-40000\n}\n" OK_TAIL,
+	  "t.conf:2: bad value '80' for 'source_ports': expected a number 1024..65535" },
+	{ "dpdk {\n tcp_secret run/tcp.secret\n}\n" OK_TAIL,
+	  "t.conf:2: bad value 'run/tcp.secret' for 'tcp_secret': expected an absolute path or none" },
 	{ "dpdk {\n port 0 address 198.18.0.1\n}\n" OK_TAIL,
 	  "t.conf:2: bad value '198.18.0.1' for 'address': expected ADDR/LEN (e.g. 198.18.0.1/24)" },
 	{ "dpdk {\n port 0 address 198.18.0.1/24 gateway 2001:2::1\n}\n" OK_TAIL,
@@ -578,6 +586,10 @@ static void check_defaults(const struct cfg *c)
 	CU_ASSERT_STRING_EQUAL(c->dpdk.eal, "");
 	CU_ASSERT_EQUAL(c->dpdk.nports, 0);
 	CU_ASSERT_EQUAL(c->dpdk.mbufs, 65535);
+	CU_ASSERT_STRING_EQUAL(c->dpdk.tcp_secret, "/run/sluice/tcp.secret");
+	CU_ASSERT_EQUAL(c->dpdk.source_port_lo, 32768);
+	CU_ASSERT_EQUAL(c->dpdk.source_port_hi, 60999);
+	CU_ASSERT_EQUAL(c->dpdk.time_wait_max, 262144);
 	CU_ASSERT_EQUAL(c->smtp.greet_pause_ms, 0);
 	CU_ASSERT_EQUAL(c->smtp.command_line_limit, 512);
 	CU_ASSERT_EQUAL(c->smtp.text_line_limit, 1000);
