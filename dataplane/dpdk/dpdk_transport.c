@@ -19,7 +19,7 @@
 #include "dpdk/dpdk_lcore.h"
 #include "dpdk/dpdk_steer.h"
 #include "dpdk/dpdk_transport.h"
-#include "net/net_csum.h"
+#include "dpdk/dpdk_tx.h"
 #include "net/net_ipv4.h"
 #include "relay/relay_session.h"
 #include "tcp/tcp.h"
@@ -52,7 +52,6 @@
 #define DPDK_SLOT_BITS    20
 #define DPDK_SLOT_NONE    UINT32_MAX
 #define DPDK_CONNECT_TRIES 64
-#define DPDK_TP_PORTS     8              /**< lcore ports whose TX may chain held pieces */
 
 static const char busy_reply[] = "421 4.3.2 Too many sessions, try again later\r\n";
 
@@ -135,8 +134,7 @@ struct dpdk_tp {
 	struct dpdk_conn    *dead;
 	uint32_t             next_port;     /**< the last source port handed out */
 	uint16_t             sport_lo, sport_hi; /**< their range (dpdk { source_ports }) */
-	bool                 zero_copy;     /**< op_forward by reference (SL_DPDK_COPY=1 turns it off) */
-	uint8_t              tx_segs[DPDK_TP_PORTS]; /**< per lcore port: mbufs a TCP frame may chain (0: copy) */
+	struct dpdk_tx       tx;            /**< the stack's output (dpdk_tx.c); tx.zero_copy: op_forward by reference */
 	struct dpdk_health  *health;        /**< backend checks asked for by the control (dpdk_health.c) */
 	struct dpdk_tp_wstats stats;
 };
@@ -695,7 +693,7 @@ static int op_forward(void *conn, enum sl_leg to, const struct sl_rx *rx, uint32
 	if (rx == NULL || off > rx->len || len > rx->len - off || (unsigned)to > SL_LEG_BACKEND)
 		return SL_ERROR;
 	l = &c->leg[to];
-	if (c->tp->zero_copy && rx->owner != NULL && l->out.len == 0 && l->state == DPDK_LEG_OPEN &&
+	if (c->tp->tx.zero_copy && rx->owner != NULL && l->out.len == 0 && l->state == DPDK_LEG_OPEN &&
 	    l->tc != NULL) {
 		uint32_t n = SL_MIN(len, tcp_send_space(l->tc));
 
@@ -881,225 +879,6 @@ static const struct sl_transport_ops dpdk_ops = {
 	.timer = op_timer,
 	.resume = op_resume,
 	.policy = op_policy,
-};
-
-/* ---- TCP output: Ethernet/IPv4/TCP in one mbuf, next hop by ARP */
-
-static struct dpdk_lcore_port *port_for_src(struct dpdk_tp *tp, uint32_t src)
-{
-	for (unsigned i = 0; i < tp->lc->nports; i++)
-		if (tp->lc->ports[i].port->ifp.ip4 == src)
-			return &tp->lc->ports[i];
-	return NULL;
-}
-
-/* The sum of n payload bytes that sit at stream offset off (RFC 1071): a
- * piece at an odd offset pairs its bytes the other way, so its sum is
- * byte-swapped (the sum is independent of byte order otherwise). */
-static inline uint32_t piece_sum(const uint8_t *p, uint32_t n, uint32_t off)
-{
-	uint16_t v = net_csum_fold(net_csum_add(0, p, n));
-
-	return (off & 1) ? (uint16_t)(v << 8 | v >> 8) : v;
-}
-
-/* Append n bytes to the chain ending at *last by copy: into its tailroom
- * when it is a direct mbuf with room, else into a new direct mbuf. */
-static int chain_copy(struct dpdk_lcore *lc, struct rte_mbuf *m, struct rte_mbuf **last, const uint8_t *p,
-		      uint32_t n)
-{
-	struct rte_mbuf *t = *last;
-
-	if (!RTE_MBUF_DIRECT(t) || rte_pktmbuf_tailroom(t) < n) {
-		t = dpdk_lcore_mbuf(lc);
-		if (t == NULL || rte_pktmbuf_tailroom(t) < n) {
-			rte_pktmbuf_free(t);
-			return SL_ERROR;
-		}
-		(*last)->next = t;
-		*last = t;
-		m->nb_segs++;
-	}
-	memcpy(rte_pktmbuf_mtod_offset(t, uint8_t *, t->data_len), p, n);
-	t->data_len = (uint16_t)(t->data_len + n);
-	return SL_OK;
-}
-
-/* Append a held piece as an indirect mbuf on its owner's buffer; false
- * when that cannot be done (the caller copies). */
-static bool chain_ref(struct dpdk_lcore *lc, struct rte_mbuf *m, struct rte_mbuf **last, struct rte_mbuf *owner,
-		      const uint8_t *p, uint32_t n)
-{
-	const uint8_t *base = owner->buf_addr;
-	struct rte_mbuf *mi;
-
-	if (p < base || p + n > base + owner->buf_len)
-		return false;
-	mi = dpdk_lcore_mbuf(lc);
-	if (mi == NULL)
-		return false;
-	rte_pktmbuf_attach(mi, owner);    /* takes a reference on the direct buffer */
-	mi->data_off = (uint16_t)(p - base);
-	mi->data_len = (uint16_t)n;
-	mi->pkt_len = n;
-	(*last)->next = mi;
-	*last = mi;
-	m->nb_segs++;
-	return true;
-}
-
-/*
- * One segment into one frame: Ethernet, IPv4 and TCP headers in a fresh
- * mbuf with the copied pieces after them; held pieces (tcp_send_ref, rx
- * mbufs) chained as indirect mbufs when the port takes chains and the
- * device's segment limit allows, copied otherwise. The TCP checksum is
- * offloaded when the port can, else summed here across the pieces.
- */
-static void tcp_out(void *ctx, const struct tcp_seg_out *s)
-{
-	static const struct net_mac zero_mac;
-	struct dpdk_tp *tp = ctx;
-	const struct tcp_tuple *t = s->tuple;
-	struct dpdk_lcore_port *lp;
-	const struct net_if *ifp;
-	struct rte_mbuf *m, *last;
-	struct net_mac mac;
-	uint32_t src, dst, nh, thl, l4len, sum, at;
-	size_t l2, total, hdr;
-	uint8_t *b, *th;
-	uint16_t cs;
-	unsigned segs = 0;
-	bool ip_off, tcp_off, chain = false;
-
-	if (t->family != SL_AF_INET)
-		return;
-	memcpy(&src, t->laddr, 4);
-	memcpy(&dst, t->raddr, 4);
-	lp = port_for_src(tp, src);
-	if (lp == NULL)
-		return;
-	ifp = &lp->port->ifp;
-	if (net_route4(ifp, dst, &nh) != SL_OK) {
-		net_stats_drop(lp->nc.stats, NET_DROP_NOT_FOR_US);
-		return;
-	}
-	m = dpdk_lcore_mbuf(tp->lc);
-	if (m == NULL) {
-		net_stats_drop(lp->nc.stats, NET_DROP_TX_NOBUF);
-		return;
-	}
-	b = rte_pktmbuf_mtod(m, uint8_t *);
-	thl = TCP_HDR_LEN + s->optlen;
-	l4len = thl + s->len;
-	l2 = net_eth_build(b, &zero_mac, &ifp->mac, NET_ETHERTYPE_IPV4, ifp->vlan_id);
-	hdr = l2 + NET_IPV4_HLEN + thl;
-	total = hdr + s->len;
-	if ((size_t)(lp - tp->lc->ports) < DPDK_TP_PORTS)
-		segs = tp->tx_segs[lp - tp->lc->ports];
-	/* chained only at or above the minimum frame: a chain is never padded */
-	if (segs > 1 && total >= NET_ETH_MIN_FRAME)
-		for (unsigned k = 0; k < s->npieces && !chain; k++)
-			chain = s->owner[k] != NULL;
-	if (!chain && (total < NET_ETH_MIN_FRAME ? NET_ETH_MIN_FRAME > rte_pktmbuf_tailroom(m)
-						 : total > rte_pktmbuf_tailroom(m))) {
-		net_stats_drop(lp->nc.stats, NET_DROP_TX_NOBUF);
-		rte_pktmbuf_free(m);
-		return;
-	}
-	ip_off = (lp->port->info.caps & DPDK_CAP_TX_IP_CSUM) != 0;
-	tcp_off = (lp->port->info.caps & DPDK_CAP_TX_TCP_CSUM) != 0;
-	net_ipv4_build(b + l2, src, dst, NET_IPPROTO_TCP, (uint16_t)l4len, NET_IPV4_DEFAULT_TTL, !ip_off);
-	th = b + l2 + NET_IPV4_HLEN;
-	tcp_build_header(s, th);
-	/*
-	 * Summed from the segment's own header fields and the pieces where they
-	 * lie (in cache: just queued or just received), never read back from
-	 * the fresh mbuf, which is written only.
-	 */
-	sum = net_csum_pseudo4(src, dst, NET_IPPROTO_TCP, (uint16_t)l4len);
-	if (!tcp_off)
-		sum += tcp_header_sum(s);
-	if (!chain) {
-		at = 0;
-		for (unsigned k = 0; k < s->npieces; at += s->dlen[k], k++) {
-			if (!tcp_off)
-				sum += piece_sum(s->data[k], s->dlen[k], at);   /* thl is a multiple of 4 */
-			memcpy(th + thl + at, s->data[k], s->dlen[k]);
-		}
-		total = net_eth_pad(b, total);
-		m->data_len = (uint16_t)total;
-	} else {
-		m->data_len = (uint16_t)hdr;
-		last = m;
-		at = 0;
-		for (unsigned k = 0; k < s->npieces; at += s->dlen[k], k++) {
-			struct rte_mbuf *own = s->owner[k];
-
-			/* a reference leaves room for one more mbuf unless it is the
-			 * last piece: copies after it then fit one fresh mbuf (a
-			 * segment's payload is at most an MSS), never past segs */
-			unsigned need = k + 1 == s->npieces ? 1 : 2;
-
-			if (!tcp_off)
-				sum += piece_sum(s->data[k], s->dlen[k], at);
-			if (own != NULL && m->nb_segs + need <= segs &&
-			    chain_ref(tp->lc, m, &last, own, s->data[k], s->dlen[k]))
-				continue;
-			if (chain_copy(tp->lc, m, &last, s->data[k], s->dlen[k]) != SL_OK) {
-				net_stats_drop(lp->nc.stats, NET_DROP_TX_NOBUF);
-				rte_pktmbuf_free(m);
-				return;
-			}
-		}
-		if (m->nb_segs > segs) {
-			/* cannot happen by the rule above; were it to, drop: TCP sends again */
-			net_stats_drop(lp->nc.stats, NET_DROP_TX_NOBUF);
-			rte_pktmbuf_free(m);
-			return;
-		}
-	}
-	/* the NIC sums header and payload; it wants the pseudo-header sum in place */
-	cs = tcp_off ? (uint16_t)net_csum_fold(sum) : net_csum_finish(sum);
-	if (tcp_off)
-		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
-	memcpy(th + 16, &cs, sizeof(cs));
-	if (ip_off)
-		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-	m->l2_len = l2;
-	m->l3_len = NET_IPV4_HLEN;
-	m->l4_len = thl;
-	m->pkt_len = (uint32_t)total;
-	m->port = lp->port_id;
-	switch (net_arp_resolve(&lp->arp, nh, m, &mac, tp->rw.now_ms)) {
-	case NET_ARP_HIT:
-		memcpy(b, mac.b, NET_ETH_ALEN);
-		dpdk_lcore_tx(lp, m);
-		break;
-	case NET_ARP_QUEUED:
-		break;   /* the cache sends it (neigh_send fills the MAC) or frees it */
-	default:
-		rte_pktmbuf_free(m);   /* counted by the cache */
-		break;
-	}
-}
-
-/* tcp.h: the stack keeps a received buffer past tcp_input (unconsumed or out-of-order data). */
-static void tcp_hold(void *ctx, void *owner)
-{
-	(void)ctx;
-	rte_mbuf_refcnt_update(owner, 1);
-}
-
-static void tcp_release(void *ctx, void *owner)
-{
-	(void)ctx;
-	rte_pktmbuf_free(owner);
-}
-
-static const struct tcp_stack_ops dpdk_tcp_ops = {
-	.output = tcp_out,
-	.hold = tcp_hold,
-	.release = tcp_release,
 };
 
 /* ---- the lcore hooks */
@@ -1296,38 +1075,6 @@ static uint32_t tcb_count(uint64_t nslots)
 	return (uint32_t)(n < DPDK_TCP_CONNS_MIN ? DPDK_TCP_CONNS_MIN : n);
 }
 
-/*
- * Per lcore port: how many mbufs one TCP frame may chain (the header mbuf
- * and held pieces as indirect mbufs), 0 when every piece is copied. A
- * chain needs a device that takes multi-segment frames: the ring and
- * af_packet PMDs walk the chain themselves; a NIC would need the
- * MULTI_SEGS TX offload configured by dpdk_port.c, which it does not do
- * yet, so NICs copy. SL_DPDK_COPY=1 turns relaying by reference off
- * (measurements).
- */
-static void tx_chain_setup(struct dpdk_tp *tp)
-{
-	const char *env = getenv("SL_DPDK_COPY");
-
-	tp->zero_copy = env == NULL || strcmp(env, "1") != 0;
-	for (unsigned i = 0; i < tp->lc->nports && i < DPDK_TP_PORTS; i++) {
-		const struct dpdk_port_info *pi = &tp->lc->ports[i].port->info;
-		bool chains;
-		unsigned segs = TCP_SEG_PIECES + 1;
-
-		tp->tx_segs[i] = 0;
-		if (!tp->zero_copy)
-			continue;
-		/* a device that enabled multi-segment TX (dpdk_port.c); net_ring
-		 * passes the mbuf itself to its peer, chains included, without
-		 * announcing the offload */
-		chains = (pi->caps & DPDK_CAP_TX_MULTI_SEG) || strcmp(pi->driver, "net_ring") == 0;
-		if (pi->tx_seg_max != 0 && pi->tx_seg_max < segs)
-			segs = pi->tx_seg_max;
-		tp->tx_segs[i] = chains && segs >= 2 ? (uint8_t)segs : 0;
-	}
-}
-
 static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct cfg *c, struct control *ctl,
 			      struct backend_pool *pool, const uint64_t secret[2], char *err, size_t errlen)
 {
@@ -1385,8 +1132,8 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 	/* held rx mbufs (relayed DATA by reference) take at most a quarter of
 	 * the pool, so RX always finds mbufs; past that the stack copies */
 	tcfg.ref_max = tp->lc->pool != NULL ? tp->lc->pool->size / 4 : 0;
-	tx_chain_setup(tp);
-	tp->st = tcp_stack_new(&tcfg, &dpdk_tcp_ops, tp, now);
+	dpdk_tx_setup(&tp->tx, lc, &tp->rw.now_ms);
+	tp->st = tcp_stack_new(&tcfg, &dpdk_tx_tcp_ops, &tp->tx, now);
 	if (tp->st == NULL) {
 		dpdk_set_err(err, errlen, "dpdk worker %u: a TCP stack of %u connections (max_sessions %u: two per "
 			"session and slack) with %u KiB of send buffer each, %.0f MiB: no memory; lower "
