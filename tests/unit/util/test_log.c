@@ -1,5 +1,8 @@
 /* test_log.c - log records routed through a ring for threads that make no syscalls. */
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "test.h"
 #include "util/sl_log.h"
@@ -37,10 +40,62 @@ static void test_ring_route(void)
 	sl_ring_free(r);
 }
 
+/* The seconds since the epoch of a record's "YYYY-MM-DDTHH:MM:SS.mmmZ sluice[PID]: info: " prefix, -1 if it is not one of ours. */
+static long long record_time(const char *line, int *ms)
+{
+	struct tm tm = { 0 };
+	int pid = 0, used = 0;
+
+	if (sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ sluice[%d]: info: %n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, ms, &pid, &used) != 8 || used == 0 || pid != (int)getpid())
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (long long)timegm(&tm);
+}
+
+/* The prefix: UTC date and time to the millisecond, our pid, the level; a
+ * new second gives a new date (the date is kept per thread for a second). */
+static void test_prefix(void)
+{
+	struct sl_ring *r = sl_log_ring_create(4);
+	char line[SL_LOG_LINE_MAX];
+	struct timespec now, wait;
+	long long t1, t2;
+	int ms1 = -1, ms2 = -1;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	sl_log_set_thread_ring(r);
+	clock_gettime(CLOCK_REALTIME, &now);
+	sl_info("first");
+	/* past the next second boundary */
+	wait.tv_sec = 0;
+	wait.tv_nsec = 1000000000L - now.tv_nsec + 20000000L;
+	if (wait.tv_nsec >= 1000000000L) {
+		wait.tv_sec = 1;
+		wait.tv_nsec -= 1000000000L;
+	}
+	nanosleep(&wait, NULL);
+	sl_info("second");
+	sl_log_set_thread_ring(NULL);
+	CU_ASSERT_TRUE_FATAL(sl_ring_pop(r, line));
+	t1 = record_time(line, &ms1);
+	CU_ASSERT(t1 == (long long)now.tv_sec || t1 == (long long)now.tv_sec + 1);
+	CU_ASSERT(ms1 >= 0 && ms1 <= 999);
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, "info: first\n"));
+	CU_ASSERT_TRUE_FATAL(sl_ring_pop(r, line));
+	t2 = record_time(line, &ms2);
+	CU_ASSERT(t2 > t1);
+	CU_ASSERT(ms2 >= 0 && ms2 <= 999);
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, "info: second\n"));
+	sl_ring_free(r);
+}
+
 void register_tests(void)
 {
 	static const struct test_case cases[] = {
 		{ "records through a ring", test_ring_route },
+		{ "prefix: time, pid, level; a new second", test_prefix },
 		{ NULL, NULL },
 	};
 	test_suite("log", cases);
