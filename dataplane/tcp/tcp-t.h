@@ -311,6 +311,7 @@ struct tcp_conn {
 	uint8_t  cc_flags;            /**< TCC_* */
 	uint8_t  ka_max;              /**< keepalive: unanswered probes before giving up (0: off) */
 	uint8_t  ka_sent;             /**< keepalive: probes sent since the peer was last heard */
+	uint8_t  out_pending;         /**< on the stack's out_list: output due when the outermost call returns */
 	uint32_t ka_idle_ms;          /**< keepalive: quiet time before the first probe */
 	uint32_t ka_intvl_ms;         /**< keepalive: time between probes */
 	uint64_t last_rcv;            /**< when an acceptable segment last arrived (keepalive) */
@@ -323,6 +324,7 @@ struct tcp_conn {
 	uint32_t                   sx_fill;   /**< chunk that copies go into (TCP_CHUNK_NONE) */
 	uint32_t                   sx_fill_off;
 	uint16_t                   sx_held;   /**< extents holding an owner */
+	struct tcp_conn           *out_next;  /**< the stack's out_list */
 
 	/* --- cold --- */
 	struct tw_timer            rtx_timer; /**< RTO, persist or FIN-WAIT-2 (exclusive) */
@@ -435,6 +437,7 @@ struct tcp_stack {
 	struct tcp_sndpool       sp;
 	struct tcp_conn         *free_list;
 	struct tcp_conn         *zombies;
+	struct tcp_conn         *out_list;  /**< sent to or closed inside a callback: output at depth 0 */
 	struct tcp_tw_table      tw;
 	struct tcp_listener      listeners[TCP_LISTEN_MAX];
 	struct tcp_ratelimit     chack_rl, rst_rl;

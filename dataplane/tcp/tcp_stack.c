@@ -127,8 +127,24 @@ void tcp_enter(struct tcp_stack *st)
 
 void tcp_leave(struct tcp_stack *st)
 {
-	if (--st->depth > 0)
+	if (st->depth > 1) {
+		st->depth--;
 		return;
+	}
+	/* output deferred by tcp_send/tcp_close inside callbacks: one segment
+	 * then carries what a callback sent and its FIN (a 221 and the close),
+	 * with the ACK of what it answered. Still inside (depth 1): output
+	 * calls no application code, and zombies stay until after. */
+	while (st->out_list != NULL) {
+		struct tcp_conn *c = st->out_list;
+
+		st->out_list = c->out_next;
+		c->out_next = NULL;
+		c->out_pending = 0;
+		if (c->state != TCP_CLOSED)
+			tcp_output(c);
+	}
+	st->depth = 0;
 	while (st->zombies != NULL) {
 		struct tcp_conn *c = st->zombies;
 		st->zombies = c->hnext;
@@ -419,13 +435,33 @@ static int send_check(struct tcp_conn *c, uint32_t len)
 	return SL_OK;
 }
 
+/*
+ * Output for c now, or, inside a callback (the stack is in tcp_input,
+ * tcp_advance or another API call), when that returns: what a callback
+ * sends then leaves in one segment with its close and the ACK of the
+ * segment it answered, instead of one segment each.
+ */
+static void output_soon(struct tcp_conn *c)
+{
+	struct tcp_stack *st = c->stack;
+
+	if (st->depth > 0) {
+		if (!c->out_pending) {
+			c->out_pending = 1;
+			c->out_next = st->out_list;
+			st->out_list = c;
+		}
+		return;
+	}
+	tcp_enter(st);
+	tcp_output(c);
+	tcp_leave(st);
+}
+
 static void send_kick(struct tcp_conn *c)
 {
-	if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT) {
-		tcp_enter(c->stack);
-		tcp_output(c);
-		tcp_leave(c->stack);
-	}
+	if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)
+		output_soon(c);
 }
 
 int tcp_send(struct tcp_conn *c, const void *buf, uint32_t len)
@@ -467,12 +503,12 @@ void tcp_close(struct tcp_conn *c)
 	case TCP_ESTABLISHED:
 		c->flags |= TF_FIN_QUEUED;
 		tcp_set_state(c, TCP_FIN_WAIT_1);
-		tcp_output(c);
+		output_soon(c);
 		break;
 	case TCP_CLOSE_WAIT:
 		c->flags |= TF_FIN_QUEUED;
 		tcp_set_state(c, TCP_LAST_ACK);
-		tcp_output(c);
+		output_soon(c);
 		break;
 	default:
 		break;  /* already closing */

@@ -554,10 +554,66 @@ static void test_keepalive_off(void)
 	th_fini(&H);
 }
 
+/* An application that answers QUIT with 221 and closes, inside its data callback, as the SMTP engine does. */
+static uint32_t quit_data(struct tcp_conn *c, void *user, const uint8_t *p, uint32_t len, void *owner)
+{
+	static const char bye[] = "221 Bye\r\n";
+
+	th_cbs.data(c, user, p, len, owner);
+	if (len >= 4 && memcmp(p, "QUIT", 4) == 0) {
+		CU_ASSERT_EQUAL(tcp_send(c, bye, sizeof(bye) - 1), SL_OK);
+		tcp_close(c);
+	}
+	return len;
+}
+
+/* A reply and the close made inside a callback leave as one segment with
+ * the ACK of what they answer (data + FIN, not data then FIN); outside a
+ * callback each call still sends at once. */
+static void test_reply_and_close_in_one_segment(void)
+{
+	struct tcp_conn_cbs cbs = th_cbs;
+	struct tcp_conn *c;
+	struct th_out *o;
+	uint32_t iss;
+
+	cbs.data = quit_data;
+	th_init(&H, NULL);
+	c = th_open_passive(&H, true, &iss);
+	tcp_conn_set_cbs(c, &cbs, &H);
+	th_seg(&H, TCP_ACK | TCP_PSH, 1001, iss + 1, 4096, "QUIT\r\n", 6, &TS);
+	o = th_next(&H);
+	CU_ASSERT_FATAL(o != NULL);
+	CU_ASSERT_EQUAL(o->flags & (TCP_FIN | TCP_ACK), TCP_FIN | TCP_ACK);
+	CU_ASSERT_EQUAL(o->seq, iss + 1);
+	CU_ASSERT_EQUAL(o->ack, 1007u);
+	CU_ASSERT_EQUAL(o->len, 9u);
+	CU_ASSERT(memcmp(o->data, "221 Bye\r\n", 9) == 0);
+	CU_ASSERT_PTR_NULL(th_next(&H));
+	CU_ASSERT_EQUAL(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	th_fini(&H);
+
+	/* from outside any callback: the data at once, then the FIN */
+	th_init(&H, NULL);
+	c = th_open_passive(&H, true, &iss);
+	CU_ASSERT_EQUAL(tcp_send(c, "221 Bye\r\n", 9), SL_OK);
+	o = th_next(&H);
+	CU_ASSERT_FATAL(o != NULL);
+	CU_ASSERT_EQUAL(o->len, 9u);
+	CU_ASSERT_EQUAL(o->flags & TCP_FIN, 0);
+	tcp_close(c);
+	o = th_next(&H);
+	CU_ASSERT_FATAL(o != NULL);
+	CU_ASSERT_EQUAL(o->flags & TCP_FIN, TCP_FIN);
+	CU_ASSERT_EQUAL(o->len, 0u);
+	th_fini(&H);
+}
+
 void register_tests(void)
 {
 	static const struct test_case cases[] = {
 		{ "data both ways, exact seq/ack, delayed ACK", test_data_both_ways },
+		{ "reply and close in a callback: one segment", test_reply_and_close_in_one_segment },
 		{ "send ring wraps, SL_AGAIN, writable", test_send_ring_wraps },
 		{ "RTO backoff timing and abort", test_retransmit_backoff },
 		{ "RTO retransmits the oldest only", test_retransmit_go_back },
