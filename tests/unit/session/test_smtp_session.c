@@ -814,8 +814,18 @@ static void test_counts(void)
 	ready(NULL);
 	feed("MAIL FROM:<a@example.org>\r\nRCPT TO:<u@example.net>\r\nRCPT TO:<bad@example.net>\r\n"
 	     "DATA\r\nhi\r\n.\r\nQUIT\r\n");
-	smtp_session_format_counts(&E.s, buf, sizeof(buf));
+	CU_ASSERT_EQUAL(smtp_session_format_counts(&E.s, buf, sizeof(buf)), 49u);
 	CU_ASSERT_STRING_EQUAL(buf, "ehlo=1 mail=1 rcpt=1/2 data=1 quit=1 commands=5/6");
+	/* a short buffer: the start of the same line, terminated */
+	for (size_t cap = 1; cap <= 50; cap++) {
+		char small[64];
+
+		memset(small, 'X', sizeof(small));
+		CU_ASSERT_EQUAL(smtp_session_format_counts(&E.s, small, cap), cap - 1);
+		CU_ASSERT_EQUAL(small[cap - 1], '\0');
+		CU_ASSERT_EQUAL(strncmp(small, "ehlo=1 mail=1 rcpt=1/2 data=1 quit=1 commands=5/6", cap - 1), 0);
+		CU_ASSERT_EQUAL(small[cap], 'X');
+	}
 	eng_start(NULL, 0);
 	smtp_session_format_counts(&E.s, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "commands=0");
