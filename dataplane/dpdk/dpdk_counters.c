@@ -79,6 +79,7 @@ static const struct fld tc_flds[] = {
 	TC(timeouts, "tcp_timeouts", C, "Connections ended by a timeout."),
 	TC(tw_reused, "tcp_time_wait_reused", C, "TIME-WAIT entries reused by a new SYN."),
 	TC(tw_recycled, "tcp_time_wait_recycled", C, "TIME-WAIT entries evicted early."),
+	TC(tw_reset, "tcp_time_wait_reset", C, "TIME-WAIT entries ended by a client's RST to our ACK of its refused SYN."),
 	TC(rtt_samples, "tcp_rtt_samples", C, "Round-trip time samples taken."),
 	TC(cwnd_idle_resets, "tcp_cwnd_idle_resets", C, "Congestion windows restarted after idle."),
 	TC(syncookies_sent, "tcp_syncookies_sent", C, "SYN-ACKs sent with a SYN cookie (backlog full)."),

@@ -78,6 +78,7 @@ struct tcp_counters {
 	uint64_t accepted, connected;     /**< passive and active opens completed */
 	uint64_t timeouts;                /**< connections ended by TCP_CLOSE_TIMEOUT */
 	uint64_t tw_reused, tw_recycled;  /**< TIME-WAIT reused by a new SYN / evicted early */
+	uint64_t tw_reset;                /**< TIME-WAIT ended by the RST answering our ACK to a refused SYN */
 	uint64_t rtt_samples;
 	uint64_t fast_retransmits;        /**< segments sent again on dupacks / partial ACKs (RFC 5681 3.2, RFC 6582) */
 	uint64_t fast_recoveries;         /**< entries into NewReno fast recovery */
@@ -346,7 +347,8 @@ struct tcp_tw_entry {
 	uint64_t expire;
 	uint32_t hnext;    /**< index in the hash chain, TCP_TW_NONE at the end */
 	uint16_t wnd;      /**< window field to put in our ACKs */
-	uint8_t  has_ts;
+	uint8_t  has_ts : 1;
+	uint8_t  challenged : 1; /**< a SYN that could not reopen it was answered with our ACK */
 	uint8_t  live;     /**< 0: slot dead (expired, reused, or moved to the tail) */
 };
 

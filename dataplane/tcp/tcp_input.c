@@ -190,9 +190,23 @@ static void listen_input(struct tcp_stack *st, struct tcp_listener *l, struct tc
  */
 static bool tw_input(struct tcp_stack *st, struct tcp_tw_entry *e, struct tcp_seg *s, uint32_t *floor)
 {
-	/* RFC 1337: RSTs in TIME-WAIT are ignored, or an old duplicate could
-	 * end it early ("TIME-WAIT assassination"). */
+	/*
+	 * RFC 1337: RSTs in TIME-WAIT are ignored, or an old duplicate could
+	 * end it early ("TIME-WAIT assassination"). One is taken: the RST a
+	 * client sends, exactly at RCV.NXT, in answer to the ACK we gave its
+	 * new SYN that could not reopen the tuple (below). Our TIME-WAITs are
+	 * on the server side, one per client connection for up to 2 MSL, and
+	 * a client that reuses its port with an ISN and no timestamps we
+	 * cannot call newer (a NAT, a small stack) would otherwise be shut out
+	 * that long. Linux ends its TIME-WAIT on any RST by default
+	 * (tcp_rfc1337 = 0); this is the narrow case of it.
+	 */
 	if (s->flags & TCP_RST) {
+		if (e->challenged && s->seq == e->rcv_nxt) {
+			tcp_tw_remove(st, e);
+			st->cnt.tw_reset++;
+			return true;
+		}
 		drop(st, TCP_DROP_TIME_WAIT);
 		return true;
 	}
@@ -212,6 +226,7 @@ static bool tw_input(struct tcp_stack *st, struct tcp_tw_entry *e, struct tcp_se
 		drop(st, TCP_DROP_TIME_WAIT);
 		if (tcp_ratelimit_ok(st, &st->chack_rl)) {
 			st->cnt.challenge_acks++;
+			e->challenged = 1;
 			tcp_send_tw_ack(st, e);
 		} else {
 			st->cnt.challenge_acks_limited++;

@@ -711,6 +711,52 @@ static void test_time_wait_seq_reuse_and_bound(void)
 	th_fini(&H);
 }
 
+/* A client reusing its port with an ISN below the old connection's and no
+ * timestamps: its SYN gets our ACK, its RST to that ACK (exactly at
+ * RCV.NXT) ends the TIME-WAIT, and its next SYN opens. An RST that answers
+ * no such ACK, or misses RCV.NXT, still changes nothing (RFC 1337). */
+static void test_time_wait_reset_after_refused_syn(void)
+{
+	struct th_opt so = { .mss = 1460, .ws = -1 };
+	struct th_out *o;
+	uint32_t iss, ack;
+
+	th_init(&H, NULL);
+	th_seg(&H, TCP_SYN, 1000, 0, 65535, NULL, 0, &so);
+	o = th_next(&H);
+	CU_ASSERT_FATAL(o != NULL);
+	iss = o->seq;
+	th_seg(&H, TCP_ACK, 1001, iss + 1, 65535, NULL, 0, NULL);
+	tcp_close(H.conn);
+	th_seg(&H, TCP_FIN | TCP_ACK, 1001, iss + 2, 65535, NULL, 0, NULL);
+	CU_ASSERT_EQUAL(H.st->cnt.conns[TCP_TIME_WAIT], 1);
+	th_drain(&H);
+	/* an exact RST with no refused SYN before it: RFC 1337, ignored */
+	th_seg(&H, TCP_RST, 1002, 0, 0, NULL, 0, NULL);
+	CU_ASSERT_EQUAL(H.st->cnt.conns[TCP_TIME_WAIT], 1);
+	/* the client comes back with a lower ISN: our ACK, not a SYN-ACK */
+	th_seg(&H, TCP_SYN, 500, 0, 65535, NULL, 0, &so);
+	o = th_next(&H);
+	CU_ASSERT_FATAL(o != NULL);
+	CU_ASSERT_EQUAL(o->flags, TCP_ACK);
+	ack = o->ack;
+	CU_ASSERT_EQUAL(ack, 1002u);
+	/* its RST off RCV.NXT: ignored */
+	th_seg(&H, TCP_RST, ack + 1, 0, 0, NULL, 0, NULL);
+	CU_ASSERT_EQUAL(H.st->cnt.conns[TCP_TIME_WAIT], 1);
+	/* its RST at SEG.ACK of our ACK: the TIME-WAIT ends */
+	th_seg(&H, TCP_RST, ack, 0, 0, NULL, 0, NULL);
+	CU_ASSERT_EQUAL(H.st->cnt.conns[TCP_TIME_WAIT], 0);
+	CU_ASSERT_EQUAL(H.st->cnt.tw_reset, 1);
+	/* and its SYN, sent again, opens */
+	th_seg(&H, TCP_SYN, 500, 0, 65535, NULL, 0, &so);
+	o = th_next(&H);
+	CU_ASSERT_FATAL(o != NULL);
+	CU_ASSERT_EQUAL(o->flags, TCP_SYN | TCP_ACK);
+	CU_ASSERT_EQUAL(o->ack, 501u);
+	th_fini(&H);
+}
+
 /* Active open, we close first (QUIT, then FIN), TIME-WAIT; the peer's FIN
  * then ends it. *tsval: the TSval of our FIN. */
 static void active_to_time_wait(bool ts, uint32_t *iss, uint32_t *tsval)
@@ -828,6 +874,7 @@ void register_tests(void)
 		{ "TIME-WAIT: FIN again, reuse by timestamp", test_time_wait },
 		{ "TIME-WAIT: reuse by sequence, bounded table", test_time_wait_seq_reuse_and_bound },
 		{ "TIME-WAIT: our own, reused by connect", test_time_wait_reused_by_connect },
+		{ "TIME-WAIT: ended by the RST to our ACK of a refused SYN", test_time_wait_reset_after_refused_syn },
 		{ "ISN per RFC 6528", test_isn },
 		{ "IPv6 tuples", test_ipv6_tuple },
 		{ NULL, NULL },
