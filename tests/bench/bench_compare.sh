@@ -184,6 +184,7 @@ dpdk {
 	eal   "-l 0-1 --no-huge -m 512 --no-pci --no-shconf --no-telemetry --file-prefix=sl_bc_$$ --vdev=net_af_packet0,iface=$IF_G,qdisc_bypass=1"
 	port  0 address $GW/24
 	mbufs 16383
+	tcp_secret $T/tcp.secret
 }
 EOF
 	else

@@ -57,7 +57,7 @@ wait_for 10 grep -q 'listening on' "$T/tcpdump.log" || log "tcpdump did not say 
 
 # conf SECRET - the config, with `tcp_secret SECRET` and the eight source ports in the dpdk block
 conf() {
-	dpdk_conf reuse | sed "s|^\tmbufs 16383\$|\tmbufs 16383\n\ttcp_secret $1\n\tsource_ports $PORTS_LO-$PORTS_HI|"
+	dpdk_conf reuse | sed "s|^\ttcp_secret .*\$|\ttcp_secret $1\n\tsource_ports $PORTS_LO-$PORTS_HI|"
 	cat <<EOF
 relay_domains example.net
 health_check  interval 0s
