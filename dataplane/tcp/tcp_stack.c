@@ -376,12 +376,15 @@ struct tcp_conn *tcp_connect(struct tcp_stack *st, uint8_t family,
 			return NULL;
 		floor = e->snd_nxt + 65535u;
 		has_floor = true;
-		tcp_tw_remove(st, e);
-		st->cnt.tw_reused++;
 	}
 	tcp_enter(st);
 	c = tcp_conn_alloc(st, &t);
 	if (c != NULL) {
+		if (has_floor) {
+			/* only now that a TCB takes its place: without one, the entry stays */
+			tcp_tw_remove(st, e);
+			st->cnt.tw_reused++;
+		}
 		if (has_floor && SEQ_LEQ(c->iss, floor)) {
 			c->iss = floor + 1;
 			c->snd_una = c->snd_nxt = c->snd_max = c->iss;

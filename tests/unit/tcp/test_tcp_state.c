@@ -789,6 +789,21 @@ static void test_time_wait_reused_by_connect(void)
 	active_to_time_wait(true, &iss, &tsval_old);
 	CU_ASSERT_PTR_NULL(tcp_connect(H.st, SL_AF_INET, th_laddr, 30000, th_raddr, 25, &th_cbs, &H));
 	th_advance(&H, 1);
+	/* no TCB free: refused, and the TIME-WAIT is kept */
+	{
+		struct tcp_conn *fill[8];
+		unsigned n = 0;
+
+		while (n < 8 && (fill[n] = tcp_connect(H.st, SL_AF_INET, th_laddr, (uint16_t)(30001 + n), th_raddr, 25,
+						      &th_cbs, &H)) != NULL)
+			n++;
+		CU_ASSERT_PTR_NULL(tcp_connect(H.st, SL_AF_INET, th_laddr, 30000, th_raddr, 25, &th_cbs, &H));
+		CU_ASSERT_EQUAL(H.st->cnt.conns[TCP_TIME_WAIT], 1);
+		CU_ASSERT_EQUAL(H.st->cnt.tw_reused, 0);
+		while (n > 0)
+			tcp_abort(fill[--n]);
+		th_drain(&H);
+	}
 	c = tcp_connect(H.st, SL_AF_INET, th_laddr, 30000, th_raddr, 25, &th_cbs, &H);
 	CU_ASSERT_FATAL(c != NULL);
 	CU_ASSERT_EQUAL(H.st->cnt.tw_reused, 1);
