@@ -5,6 +5,7 @@
 #include <sys/random.h>
 
 #include "redis/redis_priv.h"
+#include "redis/redis_store.h"
 #include "util/sl_evloop.h"
 #include "util/sl_log.h"
 
@@ -208,6 +209,23 @@ int redis_conn_init(struct redis_conn *rc, struct sl_evloop *loop)
 	tw_timer_init(&rc->retry_timer, on_retry);
 	tw_timer_init(&rc->connect_timer, on_connect_timeout);
 	return 0;
+}
+
+bool redis_conn_target(struct redis_conn *rc, const char *host, uint16_t port, const char *path,
+		       const char *password, int db, uint32_t connect_timeout_ms, uint32_t backoff_min_ms,
+		       uint32_t backoff_max_ms)
+{
+	rc->port = port ? port : 6379;
+	rc->db = db;
+	rc->connect_timeout_ms = connect_timeout_ms ? connect_timeout_ms : REDIS_DEFAULT_CONNECT_TIMEOUT_MS;
+	rc->backoff_min_ms = backoff_min_ms ? backoff_min_ms : REDIS_DEFAULT_BACKOFF_MIN_MS;
+	rc->backoff_max_ms = backoff_max_ms ? backoff_max_ms : REDIS_DEFAULT_BACKOFF_MAX_MS;
+	if (rc->backoff_max_ms < rc->backoff_min_ms)
+		rc->backoff_max_ms = rc->backoff_min_ms;
+	rc->path = path ? strdup(path) : NULL;
+	rc->host = path ? NULL : strdup(host ? host : "127.0.0.1");
+	rc->password = password ? strdup(password) : NULL;
+	return (path ? rc->path != NULL : rc->host != NULL) && (password == NULL || rc->password != NULL);
 }
 
 void redis_conn_start(struct redis_conn *rc)

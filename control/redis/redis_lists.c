@@ -809,23 +809,10 @@ static char *key(const struct redis_lists *rl, const char *fmt, const char *a, c
 	return s;
 }
 
-static void conn_opts(struct redis_conn *rc, const struct redis_lists_opts *o)
+static bool conn_target(struct redis_conn *rc, const struct redis_lists_opts *o)
 {
-	rc->port = o->port ? o->port : 6379;
-	rc->db = o->db;
-	rc->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : REDIS_DEFAULT_CONNECT_TIMEOUT_MS;
-	rc->backoff_min_ms = o->backoff_min_ms ? o->backoff_min_ms : REDIS_DEFAULT_BACKOFF_MIN_MS;
-	rc->backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : REDIS_DEFAULT_BACKOFF_MAX_MS;
-	if (rc->backoff_max_ms < rc->backoff_min_ms)
-		rc->backoff_max_ms = rc->backoff_min_ms;
-	rc->path = o->path ? strdup(o->path) : NULL;
-	rc->host = o->path ? NULL : strdup(o->host ? o->host : "127.0.0.1");
-	rc->password = o->password ? strdup(o->password) : NULL;
-}
-
-static bool conn_ok(const struct redis_conn *rc, const struct redis_lists_opts *o)
-{
-	return (o->path ? rc->path != NULL : rc->host != NULL) && (o->password == NULL || rc->password != NULL);
+	return redis_conn_target(rc, o->host, o->port, o->path, o->password, o->db, o->connect_timeout_ms,
+				 o->backoff_min_ms, o->backoff_max_ms);
 }
 
 struct redis_lists *redis_lists_new_opts(struct sl_evloop *loop, struct ctl_lists *l,
@@ -848,8 +835,8 @@ struct redis_lists *redis_lists_new_opts(struct sl_evloop *loop, struct ctl_list
 	redis_conn_init(&rl->sub, loop);
 	rl->cmd.what = "redis lists";
 	rl->sub.what = "redis lists subscription";
-	conn_opts(&rl->cmd, o);
-	conn_opts(&rl->sub, o);
+	ok = conn_target(&rl->cmd, o);
+	ok = conn_target(&rl->sub, o) && ok;
 	rl->cmd.on_setup = cmd_setup;
 	rl->cmd.arg = rl;
 	rl->sub.on_setup = sub_setup;
@@ -858,7 +845,7 @@ struct redis_lists *redis_lists_new_opts(struct sl_evloop *loop, struct ctl_list
 	tw_timer_init(&rl->soon_timer, on_soon);
 	rl->prefix = strdup(o->prefix ? o->prefix : REDIS_DEFAULT_PREFIX);
 	rl->scratch = calloc(1, sizeof(*rl->scratch));
-	ok = rl->prefix != NULL && rl->scratch != NULL && conn_ok(&rl->cmd, o) && conn_ok(&rl->sub, o);
+	ok = ok && rl->prefix != NULL && rl->scratch != NULL;
 	for (unsigned i = 0; ok && i < NLISTS; i++) {
 		const char *list = list_names[i >= CFG_LIST_KIND_COUNT];
 		const char *kind = ctl_lists_kind_name((enum cfg_list_kind)(i % CFG_LIST_KIND_COUNT));

@@ -48,6 +48,15 @@ struct redis_conn {
 };
 
 int  redis_conn_init(struct redis_conn *rc, struct sl_evloop *loop);
+/*
+ * Where and how rc connects, with the defaults for what is 0 or NULL:
+ * 127.0.0.1:6379 unless path (a unix socket) is given, the connect
+ * timeout and the reconnect backoff of redis_store.h. The strings are
+ * copied. False when a copy could not be made (rc holds what was).
+ */
+bool redis_conn_target(struct redis_conn *rc, const char *host, uint16_t port, const char *path,
+		       const char *password, int db, uint32_t connect_timeout_ms, uint32_t backoff_min_ms,
+		       uint32_t backoff_max_ms);
 /* Connect now (and again after every loss, until redis_conn_fini). */
 void redis_conn_start(struct redis_conn *rc);
 /* The owner's setup succeeded: the connection is usable, backoff resets. */

@@ -1125,34 +1125,21 @@ static const struct pol_store_ops redis_ops = {
 	.destroy = rs_destroy,
 };
 
-static char *dup_or_null(const char *s)
-{
-	return s != NULL ? strdup(s) : NULL;
-}
-
 struct pol_store *redis_store_new_opts(const struct cfg *c, struct sl_evloop *loop,
 				       const struct redis_store_opts *o)
 {
 	struct redis_store *st = calloc(1, sizeof(*st));
+	bool target_ok;
 
 	if (st == NULL)
 		return NULL;
 	redis_scripts_init();
 	st->base.ops = &redis_ops;
 	redis_conn_init(&st->conn, loop);
-	st->conn.port = o->port ? o->port : 6379;
-	st->conn.db = o->db;
-	st->conn.connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms
-							    : REDIS_DEFAULT_CONNECT_TIMEOUT_MS;
-	st->conn.backoff_min_ms = o->backoff_min_ms ? o->backoff_min_ms : REDIS_DEFAULT_BACKOFF_MIN_MS;
-	st->conn.backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : REDIS_DEFAULT_BACKOFF_MAX_MS;
-	if (st->conn.backoff_max_ms < st->conn.backoff_min_ms)
-		st->conn.backoff_max_ms = st->conn.backoff_min_ms;
+	target_ok = redis_conn_target(&st->conn, o->host, o->port, o->path, o->password, o->db,
+				      o->connect_timeout_ms, o->backoff_min_ms, o->backoff_max_ms);
 	st->conn.on_setup = on_setup;
 	st->conn.arg = st;
-	st->conn.path = dup_or_null(o->path);
-	st->conn.host = dup_or_null(o->path ? NULL : (o->host ? o->host : "127.0.0.1"));
-	st->conn.password = dup_or_null(o->password);
 	st->prefix = strdup(o->prefix ? o->prefix : REDIS_DEFAULT_PREFIX);
 	st->timeout_ms = o->timeout_ms ? o->timeout_ms : REDIS_DEFAULT_TIMEOUT_MS;
 	st->lease_ms = o->lease_ms ? o->lease_ms : REDIS_DEFAULT_LEASE_MS;
@@ -1161,8 +1148,7 @@ struct pol_store *redis_store_new_opts(const struct cfg *c, struct sl_evloop *lo
 		st->node = st->conn.rng * 0x9e3779b97f4a7c15ull;
 	tw_timer_init(&st->timeout_timer, on_timeout);
 	tw_timer_init(&st->refresh_timer, on_refresh);
-	if (st->prefix == NULL || st->rules == NULL || (o->path ? st->conn.path : st->conn.host) == NULL ||
-	    (o->password != NULL && st->conn.password == NULL)) {
+	if (st->prefix == NULL || st->rules == NULL || !target_ok) {
 		rs_destroy(&st->base);
 		return NULL;
 	}
