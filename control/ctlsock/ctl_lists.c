@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "policy/pol_snapshot.h"
+#include "util/sl_hash.h"
 #include "util/sl_status.h"
 
 static const char *const kind_names[CFG_LIST_KIND_COUNT] = { "ip", "helo", "sender", "domain", "rcpt" };
@@ -136,23 +137,9 @@ bool ctl_lists_same(const struct cfg_list_entry *a, const struct cfg_list_entry 
 
 /* ---- hashing */
 
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb3fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
-
 static uint64_t hash_str(uint64_t h, const char *s)
 {
-	for (; *s != '\0'; s++) {
-		h ^= (uint8_t)*s;
-		h *= 0x100000001b3ull;
-	}
-	return mix64(h);
+	return sl_hash_mix(sl_hash_bytes(h, s, strlen(s)));
 }
 
 /* What identifies an entry: list, kind and value (ip: family, length, address). */
@@ -194,7 +181,7 @@ static uint64_t key_hash(const struct key *k)
 	uint64_t a = 0, b = 0;
 
 	if (k->name != NULL)
-		return hash_str(0xcbf29ce484222325ull ^ meta, k->name);
+		return hash_str(SL_HASH_SEED ^ meta, k->name);
 	if (k->v6) {
 		memcpy(&a, k->ip, 8);
 		memcpy(&b, k->ip + 8, 8);
@@ -203,7 +190,7 @@ static uint64_t key_hash(const struct key *k)
 		memcpy(&v4, k->ip, 4);
 		a = v4;
 	}
-	return mix64(a ^ mix64(b ^ meta ^ 0x9e3779b97f4a7c15ull));
+	return sl_hash_mix(a ^ sl_hash_mix(b ^ meta ^ 0x9e3779b97f4a7c15ull));
 }
 
 static bool key_match(const struct key *k, const struct ctl_list_entry *x)

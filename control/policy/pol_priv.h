@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "policy/pol.h"
+#include "util/sl_hash.h"
 
 /* ASCII only: names in SMTP are compared without the locale. */
 static inline char pol_lower(char c)
@@ -23,30 +24,6 @@ static inline uint64_t pol_hash_ci(uint64_t h, const char *s, size_t n)
 		h ^= (uint8_t)pol_lower(s[i]);
 		h *= 0x100000001b3ull;
 	}
-	return h;
-}
-
-static inline uint64_t pol_hash_bytes(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-#define POL_HASH_SEED 0xcbf29ce484222325ull
-
-static inline uint64_t pol_hash_mix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb3fe1a85ec53ull;
-	h ^= h >> 33;
 	return h;
 }
 

@@ -396,7 +396,7 @@ static struct pol_name *name_find(const struct pol_snapshot *s, const struct pol
 
 static uint32_t name_hash(const char *q, size_t n)
 {
-	return (uint32_t)pol_hash_mix(pol_hash_ci(POL_HASH_SEED, q, n));
+	return (uint32_t)sl_hash_mix(pol_hash_ci(SL_HASH_SEED, q, n));
 }
 
 /* The hash table of one list's names; duplicates dropped, the first kept.

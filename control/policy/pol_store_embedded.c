@@ -51,9 +51,9 @@ static bool bucket_reclaimable(const struct pol_bucket *b, void *arg)
 
 static uint64_t key_fp(const struct pol_limit *r, const char *key, int n)
 {
-	uint64_t h = pol_hash_bytes(POL_HASH_SEED, &r->uid, sizeof(r->uid));
+	uint64_t h = sl_hash_bytes(SL_HASH_SEED, &r->uid, sizeof(r->uid));
 
-	return pol_table_fp(pol_hash_mix(pol_hash_bytes(h, key, (size_t)n)));
+	return pol_table_fp(sl_hash_mix(sl_hash_bytes(h, key, (size_t)n)));
 }
 
 static void advance_clock(struct pol_store_embedded *e, uint64_t now_ms)

@@ -10,6 +10,7 @@
 #include "redis/redis_store.h"
 #include "util/sl_clock.h"
 #include "util/sl_evloop.h"
+#include "util/sl_hash.h"
 #include "util/sl_log.h"
 
 /*
@@ -248,13 +249,7 @@ static uint64_t to_us(uint64_t ns)
 
 static uint64_t hash_key(const char *s, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (uint8_t)s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h ^ (h >> 29);
+	return sl_hash_mix(sl_hash_bytes(SL_HASH_SEED, s, n));
 }
 
 static struct lease_key *lease_find(struct redis_store *st, const char *key, size_t n, bool create)
