@@ -27,6 +27,7 @@
 #include "transport.h"
 #include "util/sl_log.h"
 #include "util/sl_secret.h"
+#include "util/sl_slots.h"
 #include "util/sl_status.h"
 #include "util/timer_wheel.h"
 
@@ -48,9 +49,6 @@
 #define DPDK_WHEEL_SLOTS  8192u
 #define DPDK_RING_BURST   1024           /**< control messages taken per iteration */
 #define DPDK_TCP_CONNS_MIN 256u          /**< TCBs per lcore at least (tcb_count) */
-#define DPDK_GEN_BITS     28
-#define DPDK_SLOT_BITS    20
-#define DPDK_SLOT_NONE    UINT32_MAX
 #define DPDK_CONNECT_TRIES 64
 
 static const char busy_reply[] = "421 4.3.2 Too many sessions, try again later\r\n";
@@ -95,14 +93,6 @@ struct dpdk_conn {
 	alignas(max_align_t) unsigned char mem[];   /**< relay_session_size() bytes */
 };
 
-/* A slot owns its connection object once made: freed slots keep it for reuse. */
-struct dpdk_slot {
-	struct dpdk_conn *conn;   /**< live connection, NULL when free */
-	struct dpdk_conn *mem;    /**< the object of this slot (allocated at first use) */
-	uint32_t          gen;
-	uint32_t          next_free;
-};
-
 /* Single-writer counters (the lcore stores, anyone loads). */
 struct dpdk_tp_wstats {
 	uint64_t accepted, rejected_busy, conns, policy_sent, policy_full;
@@ -126,9 +116,7 @@ struct dpdk_tp {
 	uint64_t             deadline;
 	unsigned             nlisten;
 	uint16_t             lport[CFG_LISTEN_MAX];
-	struct dpdk_slot    *slots;
-	uint32_t             nslots;
-	uint32_t             free_head, free_tail;
+	struct sl_slots      slots;         /**< a slot's mem: its dpdk_conn, made at first use and kept */
 	uint32_t             nconns;
 	struct dpdk_conn    *again;
 	struct dpdk_conn    *dead;
@@ -498,13 +486,7 @@ static void close_leg_fn(struct tw_timer *t)
 	close_timeout(container_of(t, struct dpdk_leg, close_timer));
 }
 
-/* ---- session ids and slots (kt_worker.c's scheme: a freed slot rests, oldest reused first) */
-
-static uint64_t make_id(const struct dpdk_tp *tp, uint32_t slot, uint32_t gen)
-{
-	return ((uint64_t)tp->idx << 48) | ((uint64_t)slot << DPDK_GEN_BITS) |
-	       (gen & ((1u << DPDK_GEN_BITS) - 1));
-}
+/* ---- session slots (sl_slots.c: a freed slot rests, oldest reused first) */
 
 static size_t session_room(void)
 {
@@ -514,29 +496,28 @@ static size_t session_room(void)
 
 static struct dpdk_conn *slot_alloc(struct dpdk_tp *tp)
 {
-	struct dpdk_slot *s;
+	struct sl_slot *s;
 	struct dpdk_conn *c;
-	uint32_t i = tp->free_head;
+	uint64_t id;
+	uint32_t i = sl_slots_take(&tp->slots, NULL, &id);
 
-	if (i == DPDK_SLOT_NONE)
+	if (i == SL_SLOT_NONE)
 		return NULL;
-	s = &tp->slots[i];
+	s = &tp->slots.s[i];
 	if (s->mem == NULL) {
 		/* made once per slot, at its first use, then kept: the table's
 		 * memory grows only up to max_sessions, and never on the steady path */
 		s->mem = malloc(sizeof(*c) + session_room());
-		if (s->mem == NULL)
+		if (s->mem == NULL) {
+			sl_slots_put(&tp->slots, i);
 			return NULL;
+		}
 	}
-	tp->free_head = s->next_free;
-	if (tp->free_head == DPDK_SLOT_NONE)
-		tp->free_tail = DPDK_SLOT_NONE;
-	s->next_free = DPDK_SLOT_NONE;
 	c = s->mem;
 	memset(c, 0, sizeof(*c));
 	c->tp = tp;
 	c->slot = i;
-	c->id = make_id(tp, i, s->gen);
+	c->id = id;
 	s->conn = c;
 	for (int k = 0; k < 2; k++) {
 		c->leg[k].c = c;
@@ -549,29 +530,11 @@ static struct dpdk_conn *slot_alloc(struct dpdk_tp *tp)
 	return c;
 }
 
-static void slot_free(struct dpdk_tp *tp, struct dpdk_conn *c)
-{
-	struct dpdk_slot *s = &tp->slots[c->slot];
-
-	s->conn = NULL;
-	s->gen = (s->gen + 1) & ((1u << DPDK_GEN_BITS) - 1);
-	s->next_free = DPDK_SLOT_NONE;
-	if (tp->free_tail == DPDK_SLOT_NONE)
-		tp->free_head = c->slot;
-	else
-		tp->slots[tp->free_tail].next_free = c->slot;
-	tp->free_tail = c->slot;
-}
-
 static struct dpdk_conn *lookup(struct dpdk_tp *tp, uint64_t id)
 {
-	uint32_t slot = (uint32_t)(id >> DPDK_GEN_BITS) & ((1u << DPDK_SLOT_BITS) - 1);
-	struct dpdk_conn *c;
+	struct dpdk_conn *c = sl_slots_find(&tp->slots, id);
 
-	if ((id >> 48) != tp->idx || slot >= tp->nslots)
-		return NULL;
-	c = tp->slots[slot].conn;
-	return c != NULL && c->id == id && c->session != NULL && !c->dead ? c : NULL;
+	return c != NULL && c->session != NULL && !c->dead ? c : NULL;
 }
 
 static void bury_dead(struct dpdk_tp *tp)
@@ -582,7 +545,7 @@ static void bury_dead(struct dpdk_tp *tp)
 		tp->dead = c->dead_next;
 		buf_release(&c->leg[0].out);
 		buf_release(&c->leg[1].out);
-		slot_free(tp, c);
+		sl_slots_put(&tp->slots, c->slot);
 	}
 }
 
@@ -946,8 +909,8 @@ static bool drain_ring(struct dpdk_tp *tp)
 
 static void abort_all(struct dpdk_tp *tp)
 {
-	for (uint32_t i = 0; i < tp->nslots; i++) {
-		struct dpdk_conn *c = tp->slots[i].conn;
+	for (uint32_t i = 0; i < tp->slots.n; i++) {
+		struct dpdk_conn *c = tp->slots.s[i].conn;
 
 		if (c == NULL || c->dead)
 			continue;
@@ -966,8 +929,8 @@ static void begin_drain(struct dpdk_tp *tp)
 	tp->deadline = tp->rw.now_ms + tp->rw.cfg->shutdown_grace_ms;
 	for (unsigned i = 0; i < tp->nlisten; i++)
 		tcp_unlisten(tp->st, tp->lport[i]);
-	for (uint32_t i = 0; i < tp->nslots; i++) {
-		struct dpdk_conn *c = tp->slots[i].conn;
+	for (uint32_t i = 0; i < tp->slots.n; i++) {
+		struct dpdk_conn *c = tp->slots.s[i].conn;
 
 		if (c == NULL || c->dead || c->session == NULL)
 			continue;
@@ -1047,9 +1010,9 @@ static void tp_free(struct dpdk_tp *tp)
 		bury_dead(tp);
 		tcp_stack_free(tp->st);
 	}
-	for (uint32_t i = 0; i < tp->nslots; i++)
-		free(tp->slots[i].mem);
-	free(tp->slots);
+	for (uint32_t i = 0; i < tp->slots.n; i++)
+		free(tp->slots.s[i].mem);
+	sl_slots_fini(&tp->slots);
 	tw_fini(&tp->wheel);
 	control_worker_stats_set(tp->ctl, tp->idx, NULL);   /* no scrape reads them past here */
 	relay_worker_fini(&tp->rw);
@@ -1095,7 +1058,6 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 	tp->rw.cfg = cfg_ref(c);
 	tp->rw.pool = pool;
 	tp->rw.now_ms = now;
-	tp->free_head = tp->free_tail = DPDK_SLOT_NONE;
 	tp->sport_lo = c->dpdk.source_port_lo;
 	tp->sport_hi = c->dpdk.source_port_hi;
 	tp->next_port = tp->sport_lo + (uint32_t)(rte_rand() % ((uint32_t)tp->sport_hi - tp->sport_lo + 1));
@@ -1105,18 +1067,12 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 	}
 	/* slots: the sessions, plus room for connections still closing after theirs ended */
 	n = (uint64_t)c->max_sessions + c->max_sessions / 4 + 16;
-	if (n > (1u << DPDK_SLOT_BITS))
-		n = 1u << DPDK_SLOT_BITS;
-	tp->nslots = (uint32_t)n;
-	tp->slots = calloc(tp->nslots, sizeof(*tp->slots));
-	if (tp->slots == NULL) {
-		dpdk_set_err(err, errlen, "dpdk worker %u: no memory for %u session slots", lc->idx, tp->nslots);
+	if (n > (1u << SL_SLOT_BITS))
+		n = 1u << SL_SLOT_BITS;
+	if (sl_slots_init(&tp->slots, (uint16_t)lc->idx, (uint32_t)n, (uint32_t)n) != 0) {
+		dpdk_set_err(err, errlen, "dpdk worker %u: no memory for %u session slots", lc->idx, (uint32_t)n);
 		goto fail;
 	}
-	for (uint32_t i = 0; i < tp->nslots; i++)
-		tp->slots[i].next_free = i + 1 < tp->nslots ? i + 1 : DPDK_SLOT_NONE;
-	tp->free_head = 0;
-	tp->free_tail = tp->nslots - 1;
 
 	tcp_config_defaults(&tcfg);
 	tcfg.max_conns = tcb_count(n);
@@ -1144,7 +1100,7 @@ static struct dpdk_tp *tp_new(struct dpdk_dp *dp, struct dpdk_lcore *lc, struct 
 	if (lc->idx == 0)
 		sl_info("dpdk: per worker %u session slots, %u TCBs (%u KiB send bound each; the send pool "
 			"reserves %.0f MiB of address space, resident only for bytes in flight), %u TIME-WAITs "
-			"(%.0f MiB at most)", tp->nslots, tcfg.max_conns, tcfg.snd_buf / 1024,
+			"(%.0f MiB at most)", tp->slots.n, tcfg.max_conns, tcfg.snd_buf / 1024,
 			(double)tcfg.max_conns * tcfg.snd_buf / (1024.0 * 1024.0), tcfg.max_tw,
 			(double)tcfg.max_tw * (sizeof(struct tcp_tw_entry) + sizeof(uint32_t)) / (1024.0 * 1024.0));
 	if (ctl != NULL) {

@@ -14,6 +14,7 @@
 #include "kt.h"
 #include "relay/relay_session.h"
 #include "transport.h"
+#include "util/sl_slots.h"
 #include "util/timer_wheel.h"
 
 #define KT_IN_SIZE      (16u * 1024)     /**< client input buffer: full = stop reading */
@@ -31,8 +32,6 @@
 #define KT_CLOSE_MS     5000u            /**< bound on a graceful close (flush + linger) */
 #define KT_ACCEPT_BURST 64
 #define KT_ACCEPT_PAUSE_MS 100u          /**< listeners rest this long after EMFILE */
-#define KT_SLOT_BITS    20               /**< at most 2^20 connections per worker */
-#define KT_GEN_BITS     28
 #define KT_TICK_MS      1u
 #define KT_WHEEL_SLOTS  8192u
 #define KT_MIN_WAIT_MS  10               /**< poll granularity when only timers are due */
@@ -105,12 +104,6 @@ struct kt_conn {
 	alignas(max_align_t) unsigned char mem[]; /**< the session, then the input buffer */
 };
 
-struct kt_slot {
-	struct kt_conn *conn;
-	uint32_t        gen;
-	uint32_t        next_free;
-};
-
 /* Single-writer counters: the worker stores, anyone loads (relaxed). */
 struct kt_wstats {
 	_Atomic uint64_t accepted, rejected_busy, conns, policy_sent, policy_full;
@@ -144,9 +137,7 @@ struct kt_worker {
 	bool                  wake_control; /**< queries pushed this iteration */
 	bool                  draining;
 	uint64_t              deadline;     /**< draining: abort what is left then */
-	struct kt_slot       *slots;
-	uint32_t              nslots;
-	uint32_t              free_head, free_tail; /**< FIFO: a slot rests long before reuse */
+	struct sl_slots       slots;        /**< session ids; a freed slot rests long before reuse */
 	uint32_t              nconns;
 	struct kt_conn       *again;        /**< conns to settle next iteration */
 	struct kt_conn       *dead;

@@ -120,7 +120,7 @@ void kt_listen_accept(struct kt_worker *w, unsigned i)
 			sl_warn("kernel worker %u: accept: %s", w->idx, strerror(errno));
 			return;
 		}
-		if (w->rw.sessions >= w->rw.cfg->max_sessions || w->nconns >= (1u << KT_SLOT_BITS) - 1) {
+		if (w->rw.sessions >= w->rw.cfg->max_sessions || w->nconns >= (1u << SL_SLOT_BITS) - 1) {
 			reject_busy(w, fd);
 			continue;
 		}

@@ -20,7 +20,6 @@
 #define KT_EVENTS       128
 #define KT_RING_BURST   1024   /**< messages taken from to_worker per iteration */
 #define KT_SLOTS_INIT   256u
-#define KT_SLOT_NONE    UINT32_MAX
 
 unsigned kt_workers_for(const struct cfg *c)
 {
@@ -78,85 +77,27 @@ void kt_worker_again(struct kt_worker *w, struct kt_conn *c)
 	w->again = c;
 }
 
-/*
- * Session ids: worker (16 bits) | slot (KT_SLOT_BITS) | generation
- * (KT_GEN_BITS). A slot's generation moves on every time it is freed, and
- * freed slots are reused oldest first, so a verdict for a session that is
- * gone finds a different generation and is dropped.
- */
-static uint64_t make_id(const struct kt_worker *w, uint32_t slot, uint32_t gen)
-{
-	return ((uint64_t)w->idx << 48) | ((uint64_t)slot << KT_GEN_BITS) |
-	       (gen & ((1u << KT_GEN_BITS) - 1));
-}
-
-static int slots_grow(struct kt_worker *w)
-{
-	uint32_t n = w->nslots ? w->nslots * 2 : KT_SLOTS_INIT;
-	struct kt_slot *s;
-
-	if (n > (1u << KT_SLOT_BITS))
-		n = 1u << KT_SLOT_BITS;
-	if (n <= w->nslots)
-		return -1;
-	s = realloc(w->slots, (size_t)n * sizeof(*s));
-	if (s == NULL)
-		return -1;
-	for (uint32_t i = w->nslots; i < n; i++) {
-		s[i].conn = NULL;
-		s[i].gen = 0;
-		s[i].next_free = i + 1 < n ? i + 1 : KT_SLOT_NONE;
-	}
-	if (w->free_head == KT_SLOT_NONE)
-		w->free_head = w->nslots;
-	else
-		s[w->free_tail].next_free = w->nslots;
-	w->free_tail = n - 1;
-	w->slots = s;
-	w->nslots = n;
-	return 0;
-}
-
+/* Session ids and their slots: sl_slots.c. */
 int kt_worker_slot_alloc(struct kt_worker *w, struct kt_conn *c)
 {
-	uint32_t i;
+	uint32_t i = sl_slots_take(&w->slots, c, &c->id);
 
-	if (w->free_head == KT_SLOT_NONE && slots_grow(w) != 0)
+	if (i == SL_SLOT_NONE)
 		return -1;
-	i = w->free_head;
-	w->free_head = w->slots[i].next_free;
-	if (w->free_head == KT_SLOT_NONE)
-		w->free_tail = KT_SLOT_NONE;
-	w->slots[i].conn = c;
-	w->slots[i].next_free = KT_SLOT_NONE;
 	c->slot = i;
-	c->id = make_id(w, i, w->slots[i].gen);
 	return 0;
 }
 
 void kt_worker_slot_free(struct kt_worker *w, struct kt_conn *c)
 {
-	struct kt_slot *s = &w->slots[c->slot];
-
-	s->conn = NULL;
-	s->gen = (s->gen + 1) & ((1u << KT_GEN_BITS) - 1);
-	s->next_free = KT_SLOT_NONE;
-	if (w->free_tail == KT_SLOT_NONE)
-		w->free_head = c->slot;
-	else
-		w->slots[w->free_tail].next_free = c->slot;
-	w->free_tail = c->slot;
+	sl_slots_put(&w->slots, c->slot);
 }
 
 static struct kt_conn *lookup(struct kt_worker *w, uint64_t id)
 {
-	uint32_t slot = (uint32_t)(id >> KT_GEN_BITS) & ((1u << KT_SLOT_BITS) - 1);
-	struct kt_conn *c;
+	struct kt_conn *c = sl_slots_find(&w->slots, id);
 
-	if ((id >> 48) != w->idx || slot >= w->nslots)
-		return NULL;
-	c = w->slots[slot].conn;
-	return c != NULL && c->id == id && c->session != NULL ? c : NULL;
+	return c != NULL && c->session != NULL ? c : NULL;
 }
 
 /* ---- messages from the control thread */
@@ -229,8 +170,8 @@ static void begin_drain(struct kt_worker *w)
 	w->rw.shutting_down = true;
 	w->deadline = w->rw.now_ms + w->rw.cfg->shutdown_grace_ms;
 	close_listeners(w);
-	for (uint32_t i = 0; i < w->nslots; i++) {
-		struct kt_conn *c = w->slots[i].conn;
+	for (uint32_t i = 0; i < w->slots.n; i++) {
+		struct kt_conn *c = w->slots.s[i].conn;
 
 		if (c == NULL || c->session == NULL)
 			continue;
@@ -241,8 +182,8 @@ static void begin_drain(struct kt_worker *w)
 
 static void abort_all(struct kt_worker *w)
 {
-	for (uint32_t i = 0; i < w->nslots; i++) {
-		struct kt_conn *c = w->slots[i].conn;
+	for (uint32_t i = 0; i < w->slots.n; i++) {
+		struct kt_conn *c = w->slots.s[i].conn;
 
 		if (c != NULL)
 			kt_conn_abort(c);
@@ -387,7 +328,7 @@ static void worker_free(struct kt_worker *w)
 	if (w->kick_efd >= 0)
 		close(w->kick_efd);
 	tw_fini(&w->wheel);
-	free(w->slots);
+	sl_slots_fini(&w->slots);
 	relay_worker_fini(&w->rw);
 	cfg_unref(w->rw.cfg);
 	free(w);
@@ -407,7 +348,6 @@ static struct kt_worker *worker_new(struct kt *k, unsigned idx, struct backend_p
 	w->k = k;
 	w->idx = idx;
 	w->kick_efd = -1;
-	w->free_head = w->free_tail = KT_SLOT_NONE;
 	for (unsigned i = 0; i < CFG_LISTEN_MAX; i++)
 		w->lfd[i] = -1;
 	w->rw.id = (uint16_t)idx;
@@ -418,7 +358,8 @@ static struct kt_worker *worker_new(struct kt *k, unsigned idx, struct backend_p
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->kick_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->epfd < 0 || w->kick_efd < 0 ||
-	    tw_init(&w->wheel, KT_WHEEL_SLOTS, KT_TICK_MS, sl_clock_ms()) != 0) {
+	    tw_init(&w->wheel, KT_WHEEL_SLOTS, KT_TICK_MS, sl_clock_ms()) != 0 ||
+	    sl_slots_init(&w->slots, (uint16_t)idx, KT_SLOTS_INIT, 0) != 0) {
 		snprintf(err, errlen, "kernel worker %u: %s", idx, strerror(errno));
 		goto fail;
 	}

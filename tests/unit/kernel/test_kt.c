@@ -780,7 +780,7 @@ static void test_verdict_stale(void)
 	push_verdict(&e, 0, q.session, q.seq, POL_REJECT, 554);
 	/* and one with another worker's id, and one far out of the table */
 	push_verdict(&e, 0, q.session | (7ull << 48), q.seq, POL_REJECT, 554);
-	push_verdict(&e, 0, q.session | (0xfffffull << KT_GEN_BITS), q.seq, POL_REJECT, 554);
+	push_verdict(&e, 0, q.session | (0xfffffull << SL_SLOT_GEN_BITS), q.seq, POL_REJECT, 554);
 	tc_send(&d, "PING\r\n");
 	CU_ASSERT(tc_expect(&d, "250 pong"));
 	CU_ASSERT(tc_quiet(&d, 100));
