@@ -112,8 +112,17 @@ struct cfg_peer_id {
 
 #define CFG_ID_NONE UINT32_MAX  /**< control owner/group not set */
 
+#define CFG_DPDK_PORT_NAME_MAX 64   /**< RTE_ETH_NAME_MAX_LEN */
+
+/*
+ * A port by EAL's number (`port 0`) or by its device's name: a PCI address
+ * (`port 0000:03:00.0`, or `03:00.0`, kept in DPDK's full lower-case form)
+ * or a vdev (`port net_af_packet0`). Names do not move when another NIC is
+ * added or probed first; numbers do.
+ */
 struct cfg_dpdk_port {
-	unsigned         id;
+	unsigned         id;            /**< when name is "" */
+	char             name[CFG_DPDK_PORT_NAME_MAX];
 	struct sl_prefix address;       /**< our address and netmask */
 	struct sl_addr   gateway;       /**< family 0 if none */
 };

@@ -136,7 +136,10 @@ static void dump_dpdk(struct dump *d, const struct cfg_dpdk *k)
 	for (i = 0; i < k->nports; i++) {
 		const struct cfg_dpdk_port *pt = &k->ports[i];
 		sl_addr_format(&pt->address.addr, a, sizeof(a), false);
-		putf(d, "\tport %u address %s/%u", pt->id, a, pt->address.len);
+		if (pt->name[0] != '\0')
+			putf(d, "\tport %s address %s/%u", pt->name, a, pt->address.len);
+		else
+			putf(d, "\tport %u address %s/%u", pt->id, a, pt->address.len);
 		if (pt->gateway.family != 0)
 			putf(d, " gateway %s", sl_addr_format(&pt->gateway, g, sizeof(g), false));
 		put(d, "\n");

@@ -1,4 +1,5 @@
 /* cfg_parse.c - turns the directive lines of sluice.conf into a struct cfg (cfg_load, cfg_parse_string). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -518,22 +519,66 @@ static int d_source_ports(struct parser *p)
 	return SL_OK;
 }
 
+/*
+ * port_ref - `port N` (EAL's number) or `port NAME`: a PCI address, written
+ * DDDD:BB:DD.F or BB:DD.F and kept as DPDK names the device (domain in
+ * full, lower-case hex), or a vdev's name as given to --vdev.
+ */
+static int port_ref(struct parser *p, const char *v, struct cfg_dpdk_port *port)
+{
+	unsigned dom = 0, bus, dev, fn;
+	char tail;
+	size_t n = strlen(v);
+	uint64_t id;
+
+	if (n > 0 && strspn(v, "0123456789") == n) {
+		if (get_number(p, "port", v, 0, 255, &id) != SL_OK)
+			return SL_ERROR;
+		port->id = (unsigned)id;
+		return SL_OK;
+	}
+	if (n == 0 || n >= sizeof(port->name) ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:.-") != n ||
+	    !isalnum((unsigned char)v[0]))
+		return bad_value(p, "port", v, "a number 0..255, a PCI address or a vdev name");
+	/* hex digits, ':' and '.' only: sscanf's %x would take a sign or 0x */
+	if (strspn(v, "0123456789abcdefABCDEF:.") == n &&
+	    (strchr(v, ':') != strrchr(v, ':')
+		     ? sscanf(v, "%4x:%2x:%2x.%1x%c", &dom, &bus, &dev, &fn, &tail) == 4
+		     : sscanf(v, "%2x:%2x.%1x%c", &bus, &dev, &fn, &tail) == 3)) {
+		if (dev > 0x1f || fn > 7)
+			return bad_value(p, "port", v, "a PCI address DDDD:BB:DD.F (device 00..1f, function 0..7)");
+		snprintf(port->name, sizeof(port->name), "%04x:%02x:%02x.%x", dom, bus, dev, fn);
+	} else {
+		memcpy(port->name, v, n + 1);
+	}
+	return SL_OK;
+}
+
+/* The config's words for a port: its name, or its number. */
+static const char *port_label(const struct cfg_dpdk_port *port, char *buf, size_t len)
+{
+	if (port->name[0] != '\0')
+		return port->name;
+	snprintf(buf, len, "%u", port->id);
+	return buf;
+}
+
 static int d_port(struct parser *p)
 {
 	struct cfg_dpdk *d = &p->c->dpdk;
 	struct cfg_dpdk_port port;
 	struct opt opts[] = { { "address", 1, 0 }, { "gateway", 1, 0 } };
-	uint64_t id = 0;
+	char lbl[16];
 	unsigned i;
 
 	memset(&port, 0, sizeof(port));
-	if (get_number(p, "port", arg(p, 0), 0, 255, &id) != SL_OK)
+	if (port_ref(p, arg(p, 0), &port) != SL_OK)
 		return SL_ERROR;
-	port.id = (unsigned)id;
 	if (get_opts(p, "port", 1, opts, 2) != SL_OK)
 		return SL_ERROR;
 	if (!opts[0].seen)
-		return perr(p, "'port' needs N address ADDR/LEN [gateway ADDR]");
+		return perr(p, "'port' needs N|PCI|VDEV address ADDR/LEN [gateway ADDR]");
 	if (get_prefix(p, "address", optv(p, &opts[0], 0), true, true, &port.address) != SL_OK)
 		return SL_ERROR;
 	if (opts[1].seen) {
@@ -547,8 +592,8 @@ static int d_port(struct parser *p)
 		port.gateway = gp.addr;
 	}
 	for (i = 0; i < d->nports; i++)
-		if (d->ports[i].id == port.id)
-			return perr(p, "duplicate dpdk port %u", port.id);
+		if (strcmp(d->ports[i].name, port.name) == 0 && (port.name[0] != '\0' || d->ports[i].id == port.id))
+			return perr(p, "duplicate dpdk port %s", port_label(&port, lbl, sizeof(lbl)));
 	if (d->nports >= CFG_DPDK_PORT_MAX)
 		return perr(p, "too many dpdk ports (max %d)", CFG_DPDK_PORT_MAX);
 	d->ports[d->nports++] = port;
@@ -1343,7 +1388,7 @@ static const struct directive top_directives[] = {
 
 static const struct directive dpdk_directives[] = {
 	FN("eal", CFG_D_EAL, 1, 1, "\"STRING\"", d_eal),
-	FN("port", -1, 3, 5, "N address ADDR/LEN [gateway ADDR]", d_port),
+	FN("port", -1, 3, 5, "N|PCI|VDEV address ADDR/LEN [gateway ADDR]", d_port),
 	NUM("mbufs", CFG_D_MBUFS, dpdk.mbufs, 1024, 16777215),
 	FN("tcp_secret", CFG_D_TCP_SECRET, 1, 1, "PATH|none", d_tcp_secret),
 	FN("source_ports", CFG_D_SOURCE_PORTS, 1, 1, "LO-HI", d_source_ports),

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_launch.h>
 
@@ -17,6 +18,7 @@
 int dpdk_dp_create(struct dpdk_dp **dpp, const struct cfg_dpdk *cd, char *err, size_t errlen)
 {
 	struct dpdk_dp *dp;
+	uint16_t pids[DPDK_PORT_MAX];
 	unsigned lcore_id;
 
 	*dpp = NULL;
@@ -28,6 +30,21 @@ int dpdk_dp_create(struct dpdk_dp **dpp, const struct cfg_dpdk *cd, char *err, s
 	if (dp == NULL) {
 		dpdk_set_err(err, errlen, "dpdk: out of memory");
 		return SL_ERROR;
+	}
+	/* every port found, and each only once (a number and a name may be one
+	 * device), before anything is allocated or any device touched */
+	for (unsigned i = 0; i < cd->nports; i++) {
+		if (dpdk_port_lookup(&cd->ports[i], &pids[i], err, errlen) != SL_OK)
+			goto fail;
+		for (unsigned k = 0; k < i; k++)
+			if (pids[k] == pids[i]) {
+				char name[RTE_ETH_NAME_MAX_LEN];
+
+				if (rte_eth_dev_get_name_by_port(pids[i], name) != 0)
+					snprintf(name, sizeof(name), "?");
+				dpdk_set_err(err, errlen, "dpdk: port %u (%s) is configured twice", pids[i], name);
+				goto fail;
+			}
 	}
 	/* the main lcore runs the control thread: workers are every other EAL lcore */
 	RTE_LCORE_FOREACH_WORKER(lcore_id) {
@@ -48,11 +65,6 @@ int dpdk_dp_create(struct dpdk_dp **dpp, const struct cfg_dpdk *cd, char *err, s
 		goto fail;
 	}
 	for (unsigned i = 0; i < cd->nports; i++) {
-		for (unsigned k = 0; k < i; k++)
-			if (cd->ports[k].id == cd->ports[i].id) {
-				dpdk_set_err(err, errlen, "dpdk: port %u is configured twice", cd->ports[i].id);
-				goto fail;
-			}
 		if (dpdk_port_setup(dp, &dp->ports[i], &cd->ports[i], err, errlen) != SL_OK) {
 			dp->nports = i + 1;   /* close what was configured */
 			goto fail;

@@ -123,6 +123,29 @@ static void list_ports(char *buf, size_t len)
 		snprintf(buf, len, "none (give EAL -a PCI or --vdev=...)");
 }
 
+int dpdk_port_lookup(const struct cfg_dpdk_port *cp, uint16_t *pid, char *err, size_t errlen)
+{
+	char buf[512];
+
+	if (cp->name[0] != '\0') {
+		if (rte_eth_dev_get_port_by_name(cp->name, pid) == 0)
+			return SL_OK;
+		list_ports(buf, sizeof(buf));
+		dpdk_set_err(err, errlen, "dpdk port %s: no DPDK port of that name; EAL found: %s%s", cp->name, buf,
+			strchr(cp->name, ':') != NULL
+				? " (a PCI port needs its device bound to vfio-pci or uio and EAL without --no-pci)"
+				: " (a vdev port needs --vdev=NAME,... in the eal line)");
+		return SL_ERROR;
+	}
+	if (cp->id >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port((uint16_t)cp->id)) {
+		list_ports(buf, sizeof(buf));
+		dpdk_set_err(err, errlen, "dpdk port %u: no such DPDK port; EAL found: %s", cp->id, buf);
+		return SL_ERROR;
+	}
+	*pid = (uint16_t)cp->id;
+	return SL_OK;
+}
+
 /*
  * The symmetric Toeplitz key: 0x6d5a repeated makes the hash of (src, dst,
  * sport, dport) equal to that of (dst, src, dport, sport), because the key
@@ -142,13 +165,14 @@ static int port_addr(struct dpdk_port *p, const struct cfg_dpdk_port *cp, char *
 	char a[SL_ADDR_STRLEN];
 
 	if (cp->address.addr.family != SL_AF_INET) {
-		dpdk_set_err(err, errlen, "dpdk port %u: only IPv4 addresses for now (%s)", cp->id,
-			sl_prefix_format(&cp->address, a, sizeof(a)));
+		dpdk_set_err(err, errlen, "dpdk port %u (%s): only IPv4 addresses for now (%s)", p->info.port_id,
+			p->info.name, sl_prefix_format(&cp->address, a, sizeof(a)));
 		return SL_ERROR;
 	}
 	if (net_if_set_ipv4(&p->ifp, &cp->address.addr, cp->address.len, gw) != SL_OK) {
-		dpdk_set_err(err, errlen, "dpdk port %u: address %s/%u or its gateway is not usable (gateway on-link?)",
-			cp->id, sl_addr_format(&cp->address.addr, a, sizeof(a), false), cp->address.len);
+		dpdk_set_err(err, errlen, "dpdk port %u (%s): address %s/%u or its gateway is not usable (gateway on-link?)",
+			p->info.port_id, p->info.name, sl_addr_format(&cp->address.addr, a, sizeof(a), false),
+			cp->address.len);
 		return SL_ERROR;
 	}
 	return SL_OK;
@@ -160,18 +184,13 @@ int dpdk_port_setup(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 	struct dpdk_port_info *pi = &p->info;
 	struct rte_eth_dev_info di;
 	struct rte_eth_conf conf;
-	char buf[512];
 	uint16_t pid, nq = (uint16_t)dp->nworkers;
 	uint64_t tx_want, rx_want;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
-	if (cp->id >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port((uint16_t)cp->id)) {
-		list_ports(buf, sizeof(buf));
-		dpdk_set_err(err, errlen, "dpdk port %u: no such DPDK port; EAL found: %s", cp->id, buf);
+	if (dpdk_port_lookup(cp, &pid, err, errlen) != SL_OK)
 		return SL_ERROR;
-	}
-	pid = (uint16_t)cp->id;
 	pi->port_id = pid;
 	if (rte_eth_dev_get_name_by_port(pid, pi->name) != 0)
 		snprintf(pi->name, sizeof(pi->name), "port%u", pid);

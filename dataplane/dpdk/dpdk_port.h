@@ -15,9 +15,16 @@ int dpdk_pools_create(struct dpdk_dp *dp, uint32_t mbufs, char *err, size_t errl
 void dpdk_pools_free(struct dpdk_dp *dp);
 
 /*
+ * dpdk_port_lookup - the DPDK port id of cp: by its device name (a PCI
+ * address or a vdev) or by EAL's number. SL_ERROR, with the ports EAL
+ * found in err, when there is none.
+ */
+int dpdk_port_lookup(const struct cfg_dpdk_port *cp, uint16_t *pid, char *err, size_t errlen);
+
+/*
  * The queues need the pools, and the pools' size needs the descriptor
  * counts of every port, so a port comes up in two halves:
- *  - dpdk_port_setup: check DPDK port cp->id, log what the device offers,
+ *  - dpdk_port_setup: find cp's DPDK port (dpdk_port_lookup), log what the device offers,
  *    configure dp->nworkers queue pairs (RSS with the symmetric key, checksum
  *    offloads where offered), settle the descriptor counts;
  *  - dpdk_port_start: once the pools exist, queue q on worker q's socket,

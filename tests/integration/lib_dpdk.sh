@@ -152,7 +152,8 @@ dpdk_cap_up() {
 dpdk_listens() { ip netns exec "$NS_C" ss -Htln "sport = :$2" 2>/dev/null | grep -qF "$1:$2"; }
 
 # dpdk_conf NAME - the start of a sluice config on this topology: `transport
-# dpdk` on $GW:25, port 0 the af_packet end $IF_G (EAL on lcores 0-1,
+# dpdk` on $GW:25, port ${DPDK_PORT:-0} (EAL's number, or the device's name:
+# net_af_packet0) the af_packet end $IF_G (EAL on lcores 0-1,
 # --file-prefix=sl_NAME_PID, memory words DPDK_EAL_MEM: 512 MB without
 # hugepages by default), the TCP secret in $T/tcp.secret, greet_pause 0s,
 # the control socket $T/control.sock.
@@ -164,7 +165,7 @@ listen        $GW:25
 transport     dpdk
 dpdk {
 	eal   "-l 0-1 ${DPDK_EAL_MEM:---no-huge -m 512} --no-pci --no-shconf --no-telemetry --file-prefix=sl_$1_$$ --vdev=net_af_packet0,iface=$IF_G,qdisc_bypass=1"
-	port  0 address $GW/24
+	port  ${DPDK_PORT:-0} address $GW/24
 	mbufs 16383
 	tcp_secret $T/tcp.secret
 }

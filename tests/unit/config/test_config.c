@@ -98,7 +98,7 @@ static int cfg_same(const struct cfg *a, const struct cfg *b)
 		SAME(listen[i]);
 	SAME(dpdk.eal); SAME(dpdk.nports); SAME(dpdk.mbufs); SAME(dpdk.tcp_secret); SAME(dpdk.source_port_lo); SAME(dpdk.source_port_hi); SAME(dpdk.time_wait_max);
 	for (i = 0; i < a->dpdk.nports; i++) {
-		SAME(dpdk.ports[i].id); SAME(dpdk.ports[i].address.addr); SAME(dpdk.ports[i].address.len);
+		SAME(dpdk.ports[i].id); SAME(dpdk.ports[i].name); SAME(dpdk.ports[i].address.addr); SAME(dpdk.ports[i].address.len);
 		SAME(dpdk.ports[i].gateway);
 	}
 	SAME(smtp.greet_pause_ms); SAME(smtp.command_line_limit); SAME(smtp.text_line_limit);
@@ -270,6 +270,7 @@ static void test_example_contents(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_EQUAL(c->transport, CFG_TRANSPORT_DPDK);
 	CU_ASSERT_EQUAL(c->dpdk.nports, 1);
+	CU_ASSERT_STRING_EQUAL(c->dpdk.ports[0].name, "net_af_packet0");
 	CU_ASSERT_EQUAL(c->dpdk.ports[0].address.len, 24);
 	CU_ASSERT_EQUAL(c->dpdk.ports[0].address.addr.ip[3], 1); /* our address, not the network */
 	CU_ASSERT_EQUAL(c->dpdk.ports[0].gateway.ip[3], 254);
@@ -383,6 +384,20 @@ static const struct err_case err_cases[] = {
 	  "t.conf:2: gateway '2001:2::1' is not of the family of address '198.18.0.1/24'" },
 	{ "dpdk {\n port 0 address 198.18.0.1/24\n port 0 address 198.18.1.1/24\n}\n" OK_TAIL,
 	  "t.conf:3: duplicate dpdk port 0" },
+	{ "dpdk {\n port 0000:03:00.0 address 198.18.0.1/24\n port 03:00.0 address 198.18.1.1/24\n}\n" OK_TAIL,
+	  "t.conf:3: duplicate dpdk port 0000:03:00.0" },
+	{ "dpdk {\n port net_tap0 address 198.18.0.1/24\n port net_tap0 address 198.18.1.1/24\n}\n" OK_TAIL,
+	  "t.conf:3: duplicate dpdk port net_tap0" },
+	{ "dpdk {\n port 256 address 198.18.0.1/24\n}\n" OK_TAIL,
+	  "t.conf:2: bad value '256' for 'port': expected a number 0..255" },
+	{ "dpdk {\n port net/tap0 address 198.18.0.1/24\n}\n" OK_TAIL,
+	  "t.conf:2: bad value 'net/tap0' for 'port': expected a number 0..255, a PCI address or a vdev name" },
+	{ "dpdk {\n port -1 address 198.18.0.1/24\n}\n" OK_TAIL,
+	  "t.conf:2: bad value '-1' for 'port': expected a number 0..255, a PCI address or a vdev name" },
+	{ "dpdk {\n port 0000:03:20.0 address 198.18.0.1/24\n}\n" OK_TAIL,
+	  "t.conf:2: bad value '0000:03:20.0' for 'port': expected a PCI address DDDD:BB:DD.F (device 00..1f, function 0..7)" },
+	{ "dpdk {\n port 03:00.8 address 198.18.0.1/24\n}\n" OK_TAIL,
+	  "t.conf:2: bad value '03:00.8' for 'port': expected a PCI address DDDD:BB:DD.F (device 00..1f, function 0..7)" },
 	{ "limit msg_rate rcpt 10/hour\n" OK_TAIL,
 	  "t.conf:1: key 'rcpt' is not allowed for 'msg_rate' (any but rcpt)" },
 	{ "limit conn_rate sender 10/hour\n" OK_TAIL,

@@ -13,6 +13,7 @@
 #include <rte_ring.h>
 
 #include "dpdk/dpdk.h"
+#include "dpdk/dpdk_port.h"
 #include "net/net_stats.h"
 #include "ring_pair.h"
 #include "test.h"
@@ -220,6 +221,56 @@ static void port_info(void)
 	CU_ASSERT_EQUAL(pi.mac.b[0] & 0x02, 0x02);
 	CU_ASSERT_EQUAL(pi.caps & DPDK_CAP_RSS, 0);   /* ring PMD: no RSS */
 	CU_ASSERT_EQUAL(dpdk_dp_port_info(dp, 1, &pi), SL_ERROR);
+}
+
+/* `port NAME` finds the device by its name, `port N` by number; a name EAL
+ * does not know, or one device named twice, is refused with what EAL found,
+ * before any device is touched (the running loop's port is one of them). */
+static void port_by_name(void)
+{
+	struct dpdk_port_info pi;
+	struct cfg_dpdk_port cp;
+	struct cfg_dpdk cd;
+	struct dpdk_dp *dp2 = NULL;
+	uint16_t pid = UINT16_MAX;
+	char err[1024];
+
+	CU_ASSERT_EQUAL_FATAL(dpdk_dp_port_info(dp, 0, &pi), SL_OK);
+	memset(&cp, 0, sizeof(cp));
+	snprintf(cp.name, sizeof(cp.name), "%s", pi.name);
+	CU_ASSERT_EQUAL(dpdk_port_lookup(&cp, &pid, err, sizeof(err)), SL_OK);
+	CU_ASSERT_EQUAL(pid, rp.port_a);
+
+	memset(&cp, 0, sizeof(cp));
+	cp.id = (unsigned)rp.port_b;
+	CU_ASSERT_EQUAL(dpdk_port_lookup(&cp, &pid, err, sizeof(err)), SL_OK);
+	CU_ASSERT_EQUAL(pid, rp.port_b);
+
+	snprintf(cp.name, sizeof(cp.name), "net_nosuch0");
+	CU_ASSERT_EQUAL(dpdk_port_lookup(&cp, &pid, err, sizeof(err)), SL_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "dpdk port net_nosuch0: no DPDK port of that name; EAL found: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, pi.name));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "--vdev"));
+	snprintf(cp.name, sizeof(cp.name), "0000:03:00.0");
+	CU_ASSERT_EQUAL(dpdk_port_lookup(&cp, &pid, err, sizeof(err)), SL_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "vfio-pci"));
+	memset(&cp, 0, sizeof(cp));
+	cp.id = RTE_MAX_ETHPORTS - 1;
+	CU_ASSERT_EQUAL(dpdk_port_lookup(&cp, &pid, err, sizeof(err)), SL_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "no such DPDK port"));
+
+	/* our port by number and by name in one config */
+	memset(&cd, 0, sizeof(cd));
+	cd.nports = 2;
+	cd.mbufs = 1024;
+	cd.ports[0].id = (unsigned)rp.port_a;
+	snprintf(cd.ports[1].name, sizeof(cd.ports[1].name), "%s", pi.name);
+	err[0] = '\0';
+	CU_ASSERT_EQUAL(dpdk_dp_create(&dp2, &cd, err, sizeof(err)), SL_ERROR);
+	CU_ASSERT_PTR_NULL(dp2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "is configured twice"));
+	/* nothing was touched: the tests after this one still use the loop */
+	CU_ASSERT_EQUAL(dpdk_dp_nports(dp), 1);
 }
 
 /* The first thing the loop sends: an announcement of 198.18.0.1 (RFC 5227 3). */
@@ -433,6 +484,7 @@ void register_tests(void)
 {
 	static const struct test_case cases[] = {
 		{ "port_info", port_info },
+		{ "port_by_name", port_by_name },
 		{ "gratuitous_arp_at_start", gratuitous_arp_at_start },
 		{ "arp_request_reply", arp_request_reply },
 		{ "icmp_echo_reply", icmp_echo_reply },
