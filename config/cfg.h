@@ -23,6 +23,7 @@
 #define CFG_LISTEN_MAX   16
 #define CFG_BACKEND_MAX  64
 #define CFG_DPDK_PORT_MAX 8
+#define CFG_DPDK_ROUTE_MAX 32   /**< static routes in the dpdk block, over all ports */
 #define CFG_PEERS_MAX    64     /**< control_allow: uids, and gids, at most */
 
 enum cfg_transport { CFG_TRANSPORT_KERNEL = 0, CFG_TRANSPORT_DPDK };
@@ -127,10 +128,22 @@ struct cfg_dpdk_port {
 	struct sl_addr   gateway;       /**< family 0 if none */
 };
 
+/*
+ * `route PREFIX via GW`: destinations in PREFIX (backends behind a router)
+ * go to GW, on the port whose subnet holds GW, as Linux picks the device of
+ * `ip route add PREFIX via GW`. Between ports, the longest match wins.
+ */
+struct cfg_dpdk_route {
+	struct sl_prefix dst;           /**< host bits zero */
+	struct sl_addr   via;
+};
+
 struct cfg_dpdk {
 	char     eal[CFG_PATH_MAX * 2];
 	unsigned nports;
 	struct cfg_dpdk_port ports[CFG_DPDK_PORT_MAX];
+	unsigned nroutes;
+	struct cfg_dpdk_route routes[CFG_DPDK_ROUTE_MAX];
 	uint32_t mbufs;                 /**< mbufs per pool; default 65535 */
 	/* The TCP stacks' secret (ISNs, timestamp offsets), kept in this file
 	 * until reboot so a restart keeps sequence spaces; "" = none, a new

@@ -126,7 +126,7 @@ static void line_bool(struct dump *d, const char *name, bool v)
 
 static void dump_dpdk(struct dump *d, const struct cfg_dpdk *k)
 {
-	char a[SL_ADDR_STRLEN], g[SL_ADDR_STRLEN];
+	char a[SL_ADDR_STRLEN], g[SL_ADDR_STRLEN], pfx[SL_ADDR_STRLEN + 8];
 	unsigned i;
 
 	put(d, "dpdk {\n");
@@ -143,6 +143,11 @@ static void dump_dpdk(struct dump *d, const struct cfg_dpdk *k)
 		if (pt->gateway.family != 0)
 			putf(d, " gateway %s", sl_addr_format(&pt->gateway, g, sizeof(g), false));
 		put(d, "\n");
+	}
+	for (i = 0; i < k->nroutes; i++) {
+		const struct cfg_dpdk_route *r = &k->routes[i];
+		putf(d, "\troute %s via %s\n", sl_prefix_format(&r->dst, pfx, sizeof(pfx)),
+		     sl_addr_format(&r->via, g, sizeof(g), false));
 	}
 	putf(d, "\tmbufs %u\n", k->mbufs);
 	put(d, "\ttcp_secret ");

@@ -600,6 +600,34 @@ static int d_port(struct parser *p)
 	return SL_OK;
 }
 
+static int d_route(struct parser *p)
+{
+	struct cfg_dpdk *d = &p->c->dpdk;
+	struct cfg_dpdk_route r;
+	struct sl_prefix gp;
+	const char *g;
+	char a[SL_ADDR_STRLEN + 8];
+
+	memset(&r, 0, sizeof(r));
+	if (get_prefix(p, "route", arg(p, 0), true, false, &r.dst) != SL_OK)
+		return SL_ERROR;
+	if (strcmp(arg(p, 1), "via") != 0)
+		return perr(p, "'route' needs PREFIX via ADDR");
+	g = arg(p, 2);
+	if (sl_prefix_parse(g, &gp) < 0 || strchr(g, '/') != NULL)
+		return bad_value(p, "via", g, "an address");
+	if (gp.addr.family != r.dst.addr.family)
+		return perr(p, "via '%s' is not of the family of route '%s'", g, arg(p, 0));
+	r.via = gp.addr;
+	for (unsigned i = 0; i < d->nroutes; i++)
+		if (d->routes[i].dst.len == r.dst.len && sl_addr_equal(&d->routes[i].dst.addr, &r.dst.addr))
+			return perr(p, "duplicate route %s", sl_prefix_format(&r.dst, a, sizeof(a)));
+	if (d->nroutes >= CFG_DPDK_ROUTE_MAX)
+		return perr(p, "too many routes (max %d)", CFG_DPDK_ROUTE_MAX);
+	d->routes[d->nroutes++] = r;
+	return SL_OK;
+}
+
 static const char *const bare_newline_names[] = { "reject", "normalize" };
 
 static int d_bare_newline(struct parser *p)
@@ -1389,6 +1417,7 @@ static const struct directive top_directives[] = {
 static const struct directive dpdk_directives[] = {
 	FN("eal", CFG_D_EAL, 1, 1, "\"STRING\"", d_eal),
 	FN("port", -1, 3, 5, "N|PCI|VDEV address ADDR/LEN [gateway ADDR]", d_port),
+	FN("route", -1, 3, 3, "PREFIX via ADDR", d_route),
 	NUM("mbufs", CFG_D_MBUFS, dpdk.mbufs, 1024, 16777215),
 	FN("tcp_secret", CFG_D_TCP_SECRET, 1, 1, "PATH|none", d_tcp_secret),
 	FN("source_ports", CFG_D_SOURCE_PORTS, 1, 1, "LO-HI", d_source_ports),

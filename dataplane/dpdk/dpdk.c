@@ -76,6 +76,8 @@ int dpdk_dp_create(struct dpdk_dp **dpp, const struct cfg_dpdk *cd, char *err, s
 	for (unsigned i = 0; i < dp->nports; i++)
 		if (dpdk_port_start(dp, &dp->ports[i], &cd->ports[i], err, errlen) != SL_OK)
 			goto fail;
+	if (dpdk_routes_add(dp, cd, err, errlen) != SL_OK)
+		goto fail;
 	for (unsigned w = 0; w < dp->nworkers; w++)
 		if (dpdk_lcore_bind(dp, dp->lcores[w], err, errlen) != SL_OK)
 			goto fail;

@@ -482,3 +482,49 @@ void dpdk_port_close(struct dpdk_port *p)
 	p->started = false;
 	p->info.nb_queues = 0;
 }
+
+int dpdk_routes_add(struct dpdk_dp *dp, const struct cfg_dpdk *cd, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < cd->nroutes; i++) {
+		const struct cfg_dpdk_route *r = &cd->routes[i];
+		char d[SL_ADDR_STRLEN + 8], v[SL_ADDR_STRLEN];
+		struct dpdk_port *on = NULL;
+		uint32_t via;
+
+		sl_prefix_format(&r->dst, d, sizeof(d));
+		sl_addr_format(&r->via, v, sizeof(v), false);
+		if (r->dst.addr.family != SL_AF_INET) {
+			dpdk_set_err(err, errlen, "dpdk route %s via %s: only IPv4 routes for now", d, v);
+			return SL_ERROR;
+		}
+		memcpy(&via, r->via.ip, 4);
+		/* the port whose subnet holds the gateway: the only one that can ARP for it */
+		for (unsigned k = 0; k < dp->nports; k++) {
+			if (!net_ipv4_on_link(&dp->ports[k].ifp, via))
+				continue;
+			if (on != NULL) {
+				dpdk_set_err(err, errlen, "dpdk route %s via %s: %s is on the subnets of ports %u (%s) "
+					"and %u (%s)", d, v, v, on->info.port_id, on->info.name,
+					dp->ports[k].info.port_id, dp->ports[k].info.name);
+				return SL_ERROR;
+			}
+			on = &dp->ports[k];
+		}
+		if (on == NULL) {
+			dpdk_set_err(err, errlen, "dpdk route %s via %s: %s is on no port's subnet", d, v, v);
+			return SL_ERROR;
+		}
+		if (via == on->ifp.ip4) {
+			dpdk_set_err(err, errlen, "dpdk route %s via %s: %s is our own address", d, v, v);
+			return SL_ERROR;
+		}
+		if (net_route_add(&on->ifp, &r->dst, &r->via) != SL_OK) {
+			dpdk_set_err(err, errlen, "dpdk route %s via %s: port %u (%s) has no room for it (%d routes "
+				"a port, its own subnet and default route included)", d, v, on->info.port_id,
+				on->info.name, NET_ROUTE_MAX);
+			return SL_ERROR;
+		}
+		sl_info("dpdk: route %s via %s on port %u (%s)", d, v, on->info.port_id, on->info.name);
+	}
+	return SL_OK;
+}

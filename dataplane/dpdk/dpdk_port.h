@@ -36,6 +36,13 @@ int dpdk_port_setup(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 		    char *err, size_t errlen);
 int dpdk_port_start(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dpdk_port *cp,
 		    char *err, size_t errlen);
+/*
+ * dpdk_routes_add - the config's `route PREFIX via GW` into the route table
+ * of the port whose subnet holds GW (the ports' addresses set: after
+ * dpdk_port_start). SL_ERROR when GW is on no port's subnet or on two, is
+ * our own address, or the port's table is full.
+ */
+int dpdk_routes_add(struct dpdk_dp *dp, const struct cfg_dpdk *cd, char *err, size_t errlen);
 /* dpdk_port_close - stop and close a port set up by dpdk_port_setup (safe twice). */
 void dpdk_port_close(struct dpdk_port *p);
 

@@ -687,15 +687,22 @@ static size_t op_pending(void *conn, enum sl_leg leg)
 	return n;
 }
 
+/* The port whose route to dst is the longest (the first of equals), as Linux picks among devices. */
 static struct dpdk_lcore_port *port_for_dst(struct dpdk_tp *tp, uint32_t dst)
 {
-	uint32_t nh;
+	struct dpdk_lcore_port *best = NULL;
+	int best_len = -1;
 
-	for (unsigned i = 0; i < tp->lc->nports; i++)
-		if (tp->lc->ports[i].port->ifp.ip4 != 0 &&
-		    net_route4(&tp->lc->ports[i].port->ifp, dst, &nh) == SL_OK)
-			return &tp->lc->ports[i];
-	return NULL;
+	for (unsigned i = 0; i < tp->lc->nports; i++) {
+		const struct net_if *ifp = &tp->lc->ports[i].port->ifp;
+		int len = ifp->ip4 != 0 ? net_route4_len(ifp, dst) : -1;
+
+		if (len > best_len) {
+			best_len = len;
+			best = &tp->lc->ports[i];
+		}
+	}
+	return best;
 }
 
 /*

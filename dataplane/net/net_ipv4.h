@@ -98,6 +98,20 @@ static inline int net_route4(const struct net_if *ifp, uint32_t dst, uint32_t *n
 	return SL_ERROR;
 }
 
+/*
+ * net_route4_len - the prefix length of ifp's route to dst (network
+ * order), -1 when it has none: with several ports, the port of the longest
+ * match carries dst (a backend on a back port's subnet does not follow the
+ * front port's default route).
+ */
+static inline int net_route4_len(const struct net_if *ifp, uint32_t dst)
+{
+	for (unsigned i = 0; i < ifp->nroutes; i++)
+		if ((dst & ifp->routes[i].mask) == ifp->routes[i].net)
+			return ifp->routes[i].len;
+	return -1;
+}
+
 /* net_route_lookup - net_route4 for a struct sl_addr (IPv6: SL_ERROR for now). */
 int net_route_lookup(const struct net_if *ifp, const struct sl_addr *dst, struct sl_addr *next_hop);
 

@@ -130,12 +130,12 @@ dpdk_swaks() {
 }
 
 # dpdk_capture_backend DIR PORT [ADDR] - capture_backend.py on ADDR ($BK):PORT
-# in the client namespace, writing messages to DIR and its output to DIR.log;
-# sets CAP_PID (tracked). 0 once it listens.
+# in the client namespace (or DPDK_CAP_NS), writing messages to DIR and its
+# output to DIR.log; sets CAP_PID (tracked). 0 once it listens.
 dpdk_capture_backend() {
 	local dir=$1 port=$2 addr=${3:-$BK}
 	mkdir -p "$dir"
-	ip netns exec "$NS_C" "$PY" "$IT_DIR/capture_backend.py" --host "$addr" --port "$port" --dir "$dir" \
+	ip netns exec "${DPDK_CAP_NS:-$NS_C}" "$PY" "$IT_DIR/capture_backend.py" --host "$addr" --port "$port" --dir "$dir" \
 		>"$dir.log" 2>&1 &
 	CAP_PID=$!
 	track_pid "$CAP_PID"
@@ -148,8 +148,9 @@ dpdk_cap_up() {
 	bad start "capture backend did not listen on $BK:$1" "$T/cap.log"
 	finish
 }
-# dpdk_listens ADDR PORT - something listens on ADDR:PORT in the client namespace.
-dpdk_listens() { ip netns exec "$NS_C" ss -Htln "sport = :$2" 2>/dev/null | grep -qF "$1:$2"; }
+# dpdk_listens ADDR PORT - something listens on ADDR:PORT in the client
+# namespace (or DPDK_CAP_NS).
+dpdk_listens() { ip netns exec "${DPDK_CAP_NS:-$NS_C}" ss -Htln "sport = :$2" 2>/dev/null | grep -qF "$1:$2"; }
 
 # dpdk_conf NAME - the start of a sluice config on this topology: `transport
 # dpdk` on $GW:25, port ${DPDK_PORT:-0} (EAL's number, or the device's name:

@@ -101,6 +101,10 @@ static int cfg_same(const struct cfg *a, const struct cfg *b)
 		SAME(dpdk.ports[i].id); SAME(dpdk.ports[i].name); SAME(dpdk.ports[i].address.addr); SAME(dpdk.ports[i].address.len);
 		SAME(dpdk.ports[i].gateway);
 	}
+	SAME(dpdk.nroutes);
+	for (i = 0; i < a->dpdk.nroutes; i++) {
+		SAME(dpdk.routes[i].dst.addr); SAME(dpdk.routes[i].dst.len); SAME(dpdk.routes[i].via);
+	}
 	SAME(smtp.greet_pause_ms); SAME(smtp.command_line_limit); SAME(smtp.text_line_limit);
 	SAME(smtp.message_size_limit); SAME(smtp.recipient_limit); SAME(smtp.hard_error_limit);
 	SAME(smtp.junk_command_limit); SAME(smtp.command_timeout_ms);
@@ -388,6 +392,18 @@ static const struct err_case err_cases[] = {
 	  "t.conf:3: duplicate dpdk port 0000:03:00.0" },
 	{ "dpdk {\n port net_tap0 address 198.18.0.1/24\n port net_tap0 address 198.18.1.1/24\n}\n" OK_TAIL,
 	  "t.conf:3: duplicate dpdk port net_tap0" },
+	{ "dpdk {\n route 198.19.5.0/24 198.18.0.254\n}\n" OK_TAIL, "t.conf:2: 'route' needs PREFIX via ADDR" },
+	{ "dpdk {\n route 198.19.5.1/24 via 198.18.0.254\n}\n" OK_TAIL,
+	  "t.conf:2: bad value '198.19.5.1/24' for 'route': host bits set (did you mean 198.19.5.0/24?)" },
+	{ "dpdk {\n route 198.19.5.0 via 198.18.0.254\n}\n" OK_TAIL,
+	  "t.conf:2: bad value '198.19.5.0' for 'route': expected ADDR/LEN (e.g. 198.18.0.1/24)" },
+	{ "dpdk {\n route 198.19.5.0/24 via 198.18.0.254/32\n}\n" OK_TAIL,
+	  "t.conf:2: bad value '198.18.0.254/32' for 'via': expected an address" },
+	{ "dpdk {\n route 198.19.5.0/24 via 2001:2::1\n}\n" OK_TAIL,
+	  "t.conf:2: via '2001:2::1' is not of the family of route '198.19.5.0/24'" },
+	{ "dpdk {\n route 198.19.5.0/24 via 198.18.0.254\n route 198.19.5.0/24 via 198.18.0.253\n}\n" OK_TAIL,
+	  "t.conf:3: duplicate route 198.19.5.0/24" },
+	{ "route 198.19.5.0/24 via 198.18.0.254\n" OK_TAIL, "t.conf:1: directive 'route' belongs in the dpdk block" },
 	{ "dpdk {\n port 256 address 198.18.0.1/24\n}\n" OK_TAIL,
 	  "t.conf:2: bad value '256' for 'port': expected a number 0..255" },
 	{ "dpdk {\n port net/tap0 address 198.18.0.1/24\n}\n" OK_TAIL,

@@ -242,6 +242,12 @@ static void test_routes(void)
 	CU_ASSERT_EQUAL(hop, ip4("198.18.1.10"));
 	CU_ASSERT_EQUAL(net_route4(&ifp, ip4("203.0.113.9"), &hop), SL_OK);
 	CU_ASSERT_EQUAL(hop, ip4("198.18.0.254"));
+	/* the length of the match, for the choice between ports */
+	CU_ASSERT_EQUAL(net_route4_len(&ifp, ip4("198.18.1.10")), 32);
+	CU_ASSERT_EQUAL(net_route4_len(&ifp, ip4("198.18.1.200")), 25);
+	CU_ASSERT_EQUAL(net_route4_len(&ifp, ip4("198.18.1.5")), 24);
+	CU_ASSERT_EQUAL(net_route4_len(&ifp, ip4("198.18.0.9")), 24);
+	CU_ASSERT_EQUAL(net_route4_len(&ifp, ip4("203.0.113.9")), 0);
 	/* sorted longest first */
 	for (unsigned i = 1; i < ifp.nroutes; i++)
 		CU_ASSERT_TRUE(ifp.routes[i - 1].len >= ifp.routes[i].len);
@@ -259,6 +265,7 @@ static void test_routes(void)
 	net_if_init(&ifp, 0, &mac);
 	CU_ASSERT_EQUAL(net_if_set_ipv4(&ifp, &addr, 24, NULL), SL_OK);
 	CU_ASSERT_EQUAL(net_route4(&ifp, ip4("198.19.5.5"), &hop), SL_ERROR);
+	CU_ASSERT_EQUAL(net_route4_len(&ifp, ip4("198.19.5.5")), -1);
 
 	/* the table is bounded */
 	for (unsigned i = 0; i < NET_ROUTE_MAX; i++) {
