@@ -272,6 +272,14 @@ void cfg_dump_flags(const struct cfg *c, unsigned flags, void (*out)(const char 
 		    void *arg);
 #define CFG_SECRET_MASK "<hidden>"
 
+/*
+ * cfg_restart_only - the directives that differ between the config sluice
+ * started with and c but that a reload cannot apply (listen, transport,
+ * workers, the dpdk block, ...): their names, comma-separated, in buf;
+ * returns how many.
+ */
+unsigned cfg_restart_only(const struct cfg *started, const struct cfg *c, char *buf, size_t len);
+
 struct cfg *cfg_ref(struct cfg *c);
 void cfg_unref(struct cfg *c);
 

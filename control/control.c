@@ -63,6 +63,7 @@ struct control {
 	struct ctl_metrics *metrics;      /**< NULL without a metrics address */
 
 	_Atomic(struct cfg *) cfg;
+	struct cfg *started;              /**< the config at start: what reloads cannot change stays as it was */
 	_Atomic(struct pol_snapshot *) lists;
 	_Atomic uint64_t generation;
 
@@ -268,6 +269,8 @@ static void do_reload(struct control *ctl)
 		sl_err("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
+	if (cfg_restart_only(ctl->started, c, err, sizeof(err)) > 0)
+		sl_warn("reload: a restart is needed for: %s (the running values stay)", err);
 	c = ctl_sock_reload_cfg(ctl->sock, c); /* limits set at run time survive a reload */
 	lists_mirror_apply(ctl, old, c);
 	/* runtime block/allow entries survive a reload */
@@ -687,6 +690,7 @@ struct control *control_new(struct cfg *c, unsigned nworkers, struct backend_poo
 		goto fail;
 	}
 	atomic_init(&ctl->cfg, cfg_ref(c));
+	ctl->started = cfg_ref(c);
 	atomic_init(&ctl->lists, lists);
 	atomic_init(&ctl->generation, 1);
 	for (unsigned w = 0; w < nworkers; w++)
@@ -734,6 +738,8 @@ void control_free(struct control *ctl)
 	}
 	if (ctl->cfg != NULL)
 		cfg_unref(atomic_load(&ctl->cfg));
+	if (ctl->started != NULL)
+		cfg_unref(ctl->started);
 	pol_snapshot_free(atomic_load(&ctl->lists));
 	for (unsigned w = 0; ctl->ports != NULL && w < ctl->nworkers; w++) {
 		if (ctl->ports[w].log != NULL)

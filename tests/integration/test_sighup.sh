@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_sighup.sh - SIGHUP reload: a blocklist entry added to the file applies
 # to new sessions, an open session continues and delivers; a broken file on
-# reload keeps the running config.
+# reload keeps the running config; a change only a restart can make is named
+# in the log and left as it runs.
 source "$(dirname "$0")/lib.sh"
 need_sluice
 
@@ -49,4 +50,24 @@ else
 	bad broken-reload-keeps-config "after a bad reload sluice died or changed behaviour" "$T/sw.broken-ok" "$T/sw.broken-spam" "$T/sluice.log"
 fi
 grep -q 'sluice.conf:[0-9]*:' "$T/sluice.log" && ok reload-error-logged || bad reload-error-logged "the reload error does not name FILE:LINE" "$T/sluice.log"
+
+# A reload that changes what only a restart can (listen, workers): the rest
+# applies, those stay as they run, and the log says which. A second reload
+# of the same file says it again: the comparison is with the start.
+NEW_PORT=$(free_port)
+sed -i -e '/^this_is_not_a_directive/d' -e "s/^listen .*/listen        127.0.0.1:$NEW_PORT/" -e 's/^workers .*/workers       3/' "$T/sluice.conf"
+echo "blocklist sender spam2@bad.example" >>"$T/sluice.conf"
+for round in 1 2; do
+	kill -HUP "$SL_PID"
+	if wait_for 5 test "$(grep -c 'reload: a restart is needed for: workers, listen (the running values stay)' "$T/sluice.log")" -ge "$round"; then
+		ok "restart-only-logged-$round"
+	else
+		bad "restart-only-logged-$round" "no warning naming workers and listen" "$T/sluice.log"
+	fi
+done
+if kill -0 "$SL_PID" 2>/dev/null && sw "$T/sw.same-port" && ! sw "$T/sw.same-spam" --from spam2@bad.example; then
+	ok restart-only-rest-applies
+else
+	bad restart-only-rest-applies "after the reload sluice should serve on its start port with the new blocklist entry" "$T/sw.same-port" "$T/sw.same-spam" "$T/sluice.log"
+fi
 finish

@@ -974,6 +974,52 @@ static void test_refcount_threads(void)
 	cfg_unref(c);
 }
 
+/* restart_case - the names cfg_restart_only gives between START and NEXT (each OK_TAIL appended), "" for none. */
+static void restart_case(const char *start, const char *next, const char *want)
+{
+	char err[512], a[1024], b[1024], got[256];
+	struct cfg *c0, *c1;
+	unsigned n;
+
+	snprintf(a, sizeof(a), "%s" OK_TAIL, start);
+	snprintf(b, sizeof(b), "%s" OK_TAIL, next);
+	c0 = parse(a, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c0);
+	c1 = parse(b, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c1);
+	n = cfg_restart_only(c0, c1, got, sizeof(got));
+	if (strcmp(got, want) != 0)
+		fprintf(stderr, "restart_only:\n%s---\n%s---\ngot '%s', want '%s'\n", a, b, got, want);
+	CU_ASSERT_STRING_EQUAL(got, want);
+	CU_ASSERT_EQUAL(n, want[0] == '\0' ? 0 : 1 + (unsigned)(strstr(want, ", ") != NULL));
+	cfg_unref(c0);
+	cfg_unref(c1);
+}
+
+/* A dpdk config with max_sessions MS and more lines IN the dpdk block. */
+#define DPDK_CONF(ms, in) "transport dpdk\nmax_sessions " ms "\ndpdk {\n port 0 address 198.18.0.1/24\n" in "}\n"
+
+/* A reload says which of its changes wait for a restart, and only those. */
+static void test_restart_only(void)
+{
+	restart_case("", "", "");
+	restart_case("", "greet_pause 1s\nmax_sessions 10\nlog_level debug\n", "");
+	restart_case("listen 127.0.0.1:25\n", "listen 127.0.0.1:2525\n", "listen");
+	restart_case("listen 127.0.0.1:25\n", "listen 127.0.0.1:25\nlisten [::1]:25\n", "listen");
+	restart_case("workers 2\n", "workers 3\n", "workers");
+	restart_case("", DPDK_CONF("1000", ""), "transport, the dpdk block");
+	restart_case(DPDK_CONF("100", ""), DPDK_CONF("100", ""), "");
+	restart_case(DPDK_CONF("100", ""), DPDK_CONF("50", ""), "");
+	restart_case(DPDK_CONF("100", ""), DPDK_CONF("200", ""), "max_sessions (raised: transport dpdk sizes its tables at start)");
+	restart_case(DPDK_CONF("100", ""), "transport dpdk\nmax_sessions 100\ndpdk {\n port net_af_packet0 address 198.18.0.1/24\n}\n",
+		     "the dpdk block");
+	restart_case(DPDK_CONF("100", ""), DPDK_CONF("100", " route 198.19.5.0/24 via 198.18.0.254\n"), "the dpdk block");
+	restart_case(DPDK_CONF("100", ""), DPDK_CONF("100", " mbufs 4095\n") "metrics 127.0.0.1:9125\n",
+		     "the dpdk block, metrics");
+	restart_case("control /run/a.sock\n", "control /run/a.sock mode 0600\n", "control");
+	restart_case("pid_file /run/a.pid\n", "pid_file /run/b.pid\n", "pid_file");
+}
+
 void register_tests(void)
 {
 	static const struct test_case files[] = {
@@ -998,6 +1044,7 @@ void register_tests(void)
 		{ "names", test_names },
 		{ "control socket peers", test_control_peers },
 		{ "redis password: masked, from a file", test_redis_password },
+		{ "what a reload cannot change", test_restart_only },
 		{ NULL, NULL }
 	};
 	static const struct test_case life[] = {
