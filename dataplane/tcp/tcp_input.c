@@ -80,6 +80,7 @@ static void syn_rtx_rule(struct tcp_conn *c)
 static void established(struct tcp_conn *c)
 {
 	tcp_set_state(c, TCP_ESTABLISHED);
+	c->last_rcv = c->stack->now;   /* the SYN-ACK: keepalive's idle time counts from it */
 	if (c->cbs != NULL && c->cbs->established != NULL)
 		c->cbs->established(c, c->user);
 }
@@ -703,6 +704,7 @@ static void conn_input(struct tcp_conn *c, struct tcp_seg *s)
 		return;
 	}
 	c->last_rcv = st->now;      /* the peer is alive (keepalive) */
+	c->ka_sent = 0;             /* and its answer ends a round of probes, however soon it came */
 	/* RFC 7323 4.3: TS.Recent from a segment covering Last.ACK.sent. */
 	if ((c->flags & TF_TS) && s->opt.has_ts && SEQ_LEQ(s->seq, c->last_ack_sent) &&
 	    SEQ_GEQ(s->opt.tsval, c->ts_recent)) {

@@ -27,7 +27,7 @@ void tcp_ka_arm(struct tcp_conn *c, uint64_t at)
 }
 
 /*
- * Keepalive. Arrivals only store last_rcv (no timer work per segment);
+ * Keepalive. Arrivals only store last_rcv and zero ka_sent (no timer work per segment);
  * the timer, when it fires, re-arms itself for last_rcv + idle if the peer
  * spoke meanwhile. While data is in flight the RTO is the liveness check
  * and the probe waits. A probe is <SEQ=SND.NXT-1><ACK>, no data (RFC 1122
@@ -39,8 +39,14 @@ static void ka_fire(struct tw_timer *t)
 	struct tcp_conn *c = container_of_tcp(t, struct tcp_conn, ka_timer);
 	struct tcp_stack *st = c->stack;
 
-	if (c->ka_max == 0 || !tcp_state_synced(c->state))
+	if (c->ka_max == 0)
 		return;
+	if (!tcp_state_synced(c->state)) {
+		/* set on an active open: the handshake has its own timer; probe once it is done */
+		if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RCVD)
+			tcp_ka_arm(c, st->now + c->ka_idle_ms);
+		return;
+	}
 	if (st->now - c->last_rcv < c->ka_idle_ms) {
 		c->ka_sent = 0;
 		tcp_ka_arm(c, c->last_rcv + c->ka_idle_ms);

@@ -4,6 +4,7 @@
 
 #include "tcp_harness.h"
 #include "tcp/tcp_seq.h"
+#include "util/sl_addr.h"
 #include "test.h"
 #include "util/sl_status.h"
 
@@ -536,6 +537,77 @@ static void test_keepalive(void)
 	th_fini(&H);
 }
 
+/* An interval as long as the idle time, answers in the same millisecond
+ * as the probe (Linux on a veth): every answer ends the round, so a peer
+ * that answers is never reset, however many rounds go by. */
+static void test_keepalive_prompt_answers(void)
+{
+	struct tcp_conn *c;
+	struct th_out *o;
+	uint32_t iss;
+
+	th_init(&H, NULL);
+	c = th_open_passive(&H, true, &iss);
+	tcp_set_keepalive(c, 1000, 1000, 2);
+	for (int round = 0; round < 6; round++) {
+		th_advance(&H, 1000);
+		o = th_next(&H);
+		CU_ASSERT_FATAL(o != NULL);
+		CU_ASSERT_EQUAL(o->flags, TCP_ACK);
+		CU_ASSERT_EQUAL(o->len, 0);
+		th_seg(&H, TCP_ACK, 1001, iss + 1, 4096, NULL, 0, &TS);   /* at once */
+		CU_ASSERT_EQUAL(H.closed, 0);
+	}
+	CU_ASSERT_EQUAL(H.st->cnt.keepalive_probes, 6);
+	CU_ASSERT_EQUAL(tcp_conn_state(c), TCP_ESTABLISHED);
+	/* then silence: the second unanswered probe's interval ends it */
+	th_advance(&H, 3000);
+	CU_ASSERT_EQUAL(H.closed, 1);
+	CU_ASSERT_EQUAL(H.why, TCP_CLOSE_TIMEOUT);
+	th_fini(&H);
+}
+
+/* Set on an active open before its SYN-ACK (as a backend leg does): the
+ * timer that comes due during the handshake waits, and probes start after
+ * it. It once returned there and never came back. */
+static void test_keepalive_active_open(void)
+{
+	struct th_opt so = { .ts = true, .mss = 1460, .ws = 2 };
+	struct tcp_conn *c;
+	struct th_out *o;
+	uint32_t iss;
+
+	th_init(&H, NULL);
+	c = tcp_connect(H.st, SL_AF_INET, th_laddr, 30000, th_raddr, 25, &th_cbs, &H);
+	CU_ASSERT_FATAL(c != NULL);
+	tcp_set_keepalive(c, 1000, 1000, 2);
+	o = th_next(&H);
+	CU_ASSERT_FATAL(o != NULL && o->flags == TCP_SYN);
+	iss = o->seq;
+	so.tsecr = o->tsval;
+	th_advance(&H, 1500);                     /* the keepalive came due in SYN-SENT */
+	th_drain(&H);                             /* the SYN's retransmission */
+	CU_ASSERT_EQUAL(H.st->cnt.keepalive_probes, 0);
+	th_seg_port(&H, 25, 30000, TCP_SYN | TCP_ACK, 5000, iss + 1, 65535, NULL, 0, &so);
+	CU_ASSERT_EQUAL_FATAL(tcp_conn_state(c), TCP_ESTABLISHED);
+	th_drain(&H);
+	th_advance(&H, 999);
+	CU_ASSERT_PTR_NULL(th_next(&H));
+	th_advance(&H, 1);                         /* a full idle time after the SYN-ACK */
+	o = th_next(&H);
+	CU_ASSERT_FATAL(o != NULL);
+	CU_ASSERT_EQUAL(o->flags, TCP_ACK);
+	CU_ASSERT_EQUAL(o->seq, iss);              /* SND.NXT - 1 */
+	CU_ASSERT_EQUAL(o->len, 0);
+	CU_ASSERT_EQUAL(H.st->cnt.keepalive_probes, 1);
+	/* no answer: a second probe, then the reset */
+	th_advance(&H, 2000);
+	CU_ASSERT_EQUAL(H.st->cnt.keepalive_probes, 2);
+	CU_ASSERT_EQUAL(H.closed, 1);
+	CU_ASSERT_EQUAL(H.why, TCP_CLOSE_TIMEOUT);
+	th_fini(&H);
+}
+
 /* Off by default, and tcp_set_keepalive(.., 0) turns it off again. */
 static void test_keepalive_off(void)
 {
@@ -626,6 +698,8 @@ void register_tests(void)
 		{ "receive back-pressure", test_receive_backpressure },
 		{ "keepalive probes, answer, timeout", test_keepalive },
 		{ "keepalive off", test_keepalive_off },
+		{ "keepalive set in SYN-SENT", test_keepalive_active_open },
+		{ "keepalive answered at once, interval = idle", test_keepalive_prompt_answers },
 		{ NULL, NULL },
 	};
 	test_suite("tcp_data", cases);
