@@ -201,6 +201,13 @@ struct cfg {
 	unsigned workers;               /**< kernel transport threads; 0 = one per core */
 	uint32_t max_sessions;          /**< per worker; past it new connections get 421 */
 	uint32_t shutdown_grace_ms;     /**< SIGTERM: time for transactions in flight */
+	/* tcp_keepalive [idle D] [interval D] [probes N] | off: TCP keepalive
+	 * on both legs of new sessions, under both transports (RFC 1122
+	 * 4.2.3.6). Off by default; on: idle 60s, interval 10s, probes 5. A
+	 * peer silent for idle + probes * interval is reset. */
+	uint32_t keepalive_idle_ms;     /**< 0 = off */
+	uint32_t keepalive_intvl_ms;
+	uint32_t keepalive_probes;
 	char     pid_file[CFG_PATH_MAX];
 	int      log_level;             /**< enum sl_log_level */
 

@@ -297,6 +297,12 @@ void cfg_dump_flags(const struct cfg *c, unsigned flags, void (*out)(const char 
 	line_u64(d, "workers", c->workers);
 	line_u64(d, "max_sessions", c->max_sessions);
 	line_dur(d, "shutdown_grace", c->shutdown_grace_ms);
+	put_name(d, "tcp_keepalive");
+	if (c->keepalive_idle_ms == 0)
+		put(d, "off\n");
+	else
+		putf(d, "idle %s interval %s probes %u\n", fmt_duration(c->keepalive_idle_ms, t1, sizeof(t1)),
+		     fmt_duration(c->keepalive_intvl_ms, t2, sizeof(t2)), c->keepalive_probes);
 	if (c->pid_file[0] != '\0')
 		line_str(d, "pid_file", c->pid_file);
 	else

@@ -189,6 +189,17 @@ static int get_duration32(struct parser *p, const char *what, const char *v,
 	return SL_OK;
 }
 
+/* A keepalive time: whole seconds, 1s..32767s (Linux's TCP_KEEPIDLE and TCP_KEEPINTVL take seconds). */
+static int get_keepalive_time(struct parser *p, const char *what, const char *v, uint32_t *out)
+{
+	uint64_t ms = 0;
+
+	if (parse_duration(v, &ms) < 0 || ms < 1000 || ms > 32767 * 1000ull || ms % 1000 != 0)
+		return bad_value(p, what, v, "whole seconds 1s..32767s (e.g. 60s, 2m)");
+	*out = (uint32_t)ms;
+	return SL_OK;
+}
+
 static int get_size(struct parser *p, const char *what, const char *v,
 		    uint64_t min, uint64_t *out)
 {
@@ -744,6 +755,31 @@ static int d_health_check(struct parser *p)
 	if (opts[2].seen && get_u32(p, "rise", optv(p, &opts[2], 0), 1, 100, &r->health_rise) != SL_OK)
 		return SL_ERROR;
 	if (opts[3].seen && get_u32(p, "fall", optv(p, &opts[3], 0), 1, 100, &r->health_fall) != SL_OK)
+		return SL_ERROR;
+	return SL_OK;
+}
+
+/* tcp_keepalive off | [idle D] [interval D] [probes N]: what is not given keeps its default. */
+static int d_tcp_keepalive(struct parser *p)
+{
+	struct cfg *c = p->c;
+	struct opt opts[] = { { "idle", 1, 0 }, { "interval", 1, 0 }, { "probes", 1, 0 } };
+
+	if (nargs(p) == 1 && strcmp(arg(p, 0), "off") == 0) {
+		c->keepalive_idle_ms = 0;
+		return SL_OK;
+	}
+	if (get_opts(p, "tcp_keepalive", 0, opts, SL_ARRAY_SIZE(opts)) != SL_OK)
+		return SL_ERROR;
+	c->keepalive_idle_ms = 60 * 1000;
+	c->keepalive_intvl_ms = 10 * 1000;
+	c->keepalive_probes = 5;
+	/* whole seconds from 1 s to Linux's TCP_KEEPIDLE/INTVL bound, so both transports mean the same */
+	if (opts[0].seen && get_keepalive_time(p, "idle", optv(p, &opts[0], 0), &c->keepalive_idle_ms) != SL_OK)
+		return SL_ERROR;
+	if (opts[1].seen && get_keepalive_time(p, "interval", optv(p, &opts[1], 0), &c->keepalive_intvl_ms) != SL_OK)
+		return SL_ERROR;
+	if (opts[2].seen && get_u32(p, "probes", optv(p, &opts[2], 0), 1, 127, &c->keepalive_probes) != SL_OK)
 		return SL_ERROR;
 	return SL_OK;
 }
@@ -1376,6 +1412,7 @@ static const struct directive top_directives[] = {
 	NUM("workers", CFG_D_WORKERS, workers, 0, 1024),
 	NUM("max_sessions", CFG_D_MAX_SESSIONS, max_sessions, 1, 10000000),
 	DUR("shutdown_grace", CFG_D_SHUTDOWN_GRACE, shutdown_grace_ms, 0),
+	FN("tcp_keepalive", CFG_D_TCP_KEEPALIVE, 1, 6, "off | [idle D] [interval D] [probes N]", d_tcp_keepalive),
 	FN("pid_file", CFG_D_PID_FILE, 1, 1, "PATH", d_pid_file),
 	FN("log_level", CFG_D_LOG_LEVEL, 1, 1, "error|warning|info|debug", d_log_level),
 	{ "dpdk", CFG_D_DPDK, V_FN, 0, 0, 0, 0, 0, "{ ... }", d_dpdk, true },

@@ -560,6 +560,15 @@ static void addr_of(struct sl_addr *a, const uint8_t *ip, uint16_t port)
 	a->port = port;
 }
 
+/* tcp_keepalive of the worker's config, on a leg's TCB (the stack's probes, RFC 1122 4.2.3.6). */
+static void set_keepalive(const struct dpdk_tp *tp, struct tcp_conn *tc)
+{
+	const struct cfg *cf = tp->rw.cfg;
+
+	if (cf->keepalive_idle_ms != 0)
+		tcp_set_keepalive(tc, cf->keepalive_idle_ms, cf->keepalive_intvl_ms, (uint8_t)cf->keepalive_probes);
+}
+
 static int on_accept(void *lctx, struct tcp_conn *tc)
 {
 	struct dpdk_tp *tp = lctx;
@@ -605,6 +614,7 @@ static int on_accept(void *lctx, struct tcp_conn *tc)
 		kick(c);
 		return SL_ERROR;
 	}
+	set_keepalive(tp, tc);
 	kick(c);
 	return SL_OK;
 }
@@ -743,6 +753,7 @@ static int op_connect(void *conn, const struct sl_addr *dst)
 		l->state = DPDK_LEG_NONE;
 		return SL_ERROR;   /* no route, or no TCB or tuple free */
 	}
+	set_keepalive(c->tp, tc);
 	l->tc = tc;
 	return SL_OK;
 }

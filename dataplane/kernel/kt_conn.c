@@ -478,6 +478,22 @@ static size_t session_room(void)
 	return (relay_session_size() + a - 1) / a * a;
 }
 
+/* tcp_keepalive of the config: the kernel's probes on fd (failures leave it off: nothing to lose). */
+static void set_keepalive(int fd, const struct cfg *cf)
+{
+	int on = 1, idle, intvl, cnt;
+
+	if (cf->keepalive_idle_ms == 0)
+		return;
+	idle = (int)(cf->keepalive_idle_ms / 1000);
+	intvl = (int)(cf->keepalive_intvl_ms / 1000);
+	cnt = (int)cf->keepalive_probes;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
 void kt_conn_accept(struct kt_worker *w, int fd, const struct sockaddr_storage *peer)
 {
 	struct relay_session_params p;
@@ -493,6 +509,7 @@ void kt_conn_accept(struct kt_worker *w, int fd, const struct sockaddr_storage *
 		sl_addr_from_sockaddr(&p.local, (struct sockaddr *)&local);
 	/* replies are small and already batched per event by the output buffer */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	set_keepalive(fd, w->rw.cfg);
 
 	c = malloc(sizeof(*c) + session_room() + KT_IN_SIZE);
 	if (c == NULL) {
@@ -615,6 +632,7 @@ static int op_connect(void *conn, const struct sl_addr *dst)
 	if (fd < 0)
 		return SL_ERROR;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	set_keepalive(fd, c->w->rw.cfg);
 	if (connect(fd, (struct sockaddr *)&ss, sslen) != 0 && errno != EINPROGRESS) {
 		close(fd);
 		return SL_ERROR;
