@@ -537,10 +537,10 @@ static int d_source_ports(struct parser *p)
  */
 static int port_ref(struct parser *p, const char *v, struct cfg_dpdk_port *port)
 {
-	unsigned dom = 0, bus, dev, fn;
+	unsigned dom = 0, bus = 0, dev = 0, fn = 0;
 	char tail;
 	size_t n = strlen(v);
-	uint64_t id;
+	uint64_t id = 0;
 
 	if (n > 0 && strspn(v, "0123456789") == n) {
 		if (get_number(p, "port", v, 0, 255, &id) != SL_OK)
