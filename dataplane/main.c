@@ -17,6 +17,7 @@
 #include "dpdk/dpdk_transport.h"
 #include "kernel/kt.h"
 #include "relay/backend_pool.h"
+#include "util/sl_evloop.h"
 #include "util/sl_log.h"
 
 #define DEFAULT_CONFIG "/etc/sluice/sluice.conf"
@@ -120,6 +121,23 @@ static int dpdk_ctl_stats(void *arg, int worker, struct ctl_wstats *out)
 	return SL_OK;
 }
 
+/* transport dpdk: the ports' links, read once a second on the control
+ * thread (dpdk_dp_link_watch: logged, and announced again on link up). */
+#define LINK_WATCH_MS 1000
+static struct link_watch {
+	struct tw_timer   t;   /* first: the timer's pointer is the struct's */
+	struct dpdk_dp   *dp;
+	struct sl_evloop *loop;
+} link_watch;
+
+static void link_watch_fn(struct tw_timer *t)
+{
+	struct link_watch *w = (struct link_watch *)(void *)t;
+
+	dpdk_dp_link_watch(w->dp);
+	tw_arm(sl_evloop_wheel(w->loop), &w->t, sl_evloop_now(w->loop) + LINK_WATCH_MS);
+}
+
 /*
  * transport dpdk: EAL (config words, then the words after `--` on our
  * command line), ports and worker lcores, the control on a thread of the
@@ -155,6 +173,11 @@ static int run_dpdk(struct cfg *c, const char *file, const sigset_t *sigs, struc
 		sl_err("%s", err);
 		goto stop;   /* the transport is attached: free it */
 	}
+	/* armed before the control thread runs its loop: the wheel is its own from then on */
+	link_watch.dp = dp;
+	link_watch.loop = control_loop(ctl);
+	tw_timer_init(&link_watch.t, link_watch_fn);
+	tw_arm(sl_evloop_wheel(link_watch.loop), &link_watch.t, sl_evloop_now(link_watch.loop) + LINK_WATCH_MS);
 	/* the control thread is a plain thread of the main lcore: never a worker */
 	if (pthread_create(&ctl_thread, NULL, control_thread, ctl) != 0) {
 		sl_err("cannot start the control thread");

@@ -38,6 +38,9 @@ struct dpdk_port {
 	struct net_if         ifp;   /**< shared by every lcore of the port (net_if.h contract) */
 	uint16_t              nb_rxd, nb_txd;
 	bool                  started;
+	/* dpdk_link.c: written by the control thread's watch, read by the workers */
+	uint32_t              link_up;     /**< 1 while the link is up */
+	uint32_t              link_ups;    /**< times it came up since start: a new value means announce */
 	/*
 	 * Who owns a flow (worker index), as the NIC's RSS computes it or, on
 	 * a software-steered port, as every lcore computes it for the
@@ -94,6 +97,7 @@ struct dpdk_lcore_port {
 	struct net_arp_cache   arp;
 	struct net_arp_entry  *arp_tab;   /**< rte_zmalloc_socket on the lcore's node */
 	struct dpdk_txq        txq;
+	uint32_t               link_ups_seen; /**< queue 0: port->link_ups last announced */
 } __rte_cache_aligned;
 
 /*

@@ -59,7 +59,8 @@ struct dpdk_port_info {
 /*
  * dpdk_dp_create - after dpdk_eal_init: configure and start the ports of
  * cd (cfg port N = DPDK port id N, in the order EAL found the devices of its
- * -a / --vdev arguments), one RX/TX queue pair per worker lcore (every EAL
+ * -a / --vdev arguments, or a port by its device's name), the routes of cd,
+ * one RX/TX queue pair per worker lcore (every EAL
  * lcore but the main one), an mbuf pool per socket of cd->mbufs mbufs, and
  * a per-lcore context for each worker. Nothing runs yet. SL_OK with *dpp
  * set, or SL_ERROR with err naming the port, the numbers and a fix.
@@ -79,5 +80,14 @@ unsigned dpdk_dp_nworkers(const struct dpdk_dp *dp);
 unsigned dpdk_dp_nports(const struct dpdk_dp *dp);
 /* dpdk_dp_port_info - what port i (0 <= i < nports, config order) is. SL_OK or SL_ERROR. */
 int dpdk_dp_port_info(const struct dpdk_dp *dp, unsigned i, struct dpdk_port_info *pi);
+
+/*
+ * dpdk_dp_link_watch - for the control thread, about once a second: read
+ * every port's link, log what changed, and have a port whose link came
+ * back up announce our address again (gratuitous ARP from its worker).
+ * Never on a worker: reading a link can be a system call. Returns how many
+ * ports changed.
+ */
+unsigned dpdk_dp_link_watch(struct dpdk_dp *dp);
 
 #endif

@@ -589,6 +589,19 @@ static bool ho_drain(struct dpdk_lcore *lc, uint64_t now_ms)
 	return any || n > 0;
 }
 
+/* The port's link came up again since we last looked: one gratuitous ARP,
+ * from queue 0's worker as at start. */
+static void link_announce(struct dpdk_lcore_port *lp)
+{
+	uint32_t ups = __atomic_load_n(&lp->port->link_ups, __ATOMIC_ACQUIRE);
+
+	if (likely(ups == lp->link_ups_seen))
+		return;
+	lp->link_ups_seen = ups;
+	if (lp->queue_id == 0 && lp->port->ifp.ip4 != 0)
+		net_send_gratuitous(&lp->nc);
+}
+
 static void loop_start(struct dpdk_lcore *lc)
 {
 	uint64_t now_ms = rte_rdtsc() / lc->tsc_per_ms;
@@ -654,11 +667,12 @@ int dpdk_lcore_main(void *arg)
 		/* the transport: TCP and session timers, control ring, deferred session work */
 		if (lc->hooks != NULL && lc->hooks->poll(lc, now_ms))
 			work = true;
-		/* the ARP timer */
+		/* the ARP timer; and a link back up is announced (dpdk_link.c) */
 		if (unlikely(t0 >= next_arp)) {
 			for (unsigned i = 0; i < lc->nports; i++) {
 				lc->ports[i].nc.now_ms = now_ms;
 				net_arp_tick(&lc->ports[i].arp, now_ms);
+				link_announce(&lc->ports[i]);
 			}
 			next_arp = t0 + arp_tick;
 			work = true;

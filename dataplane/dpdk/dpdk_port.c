@@ -13,6 +13,7 @@
 #include <rte_mempool.h>
 
 #include "dpdk/dpdk_eal.h"
+#include "dpdk/dpdk_link.h"
 #include "dpdk/dpdk_port.h"
 #include "net/net_ipv4.h"
 #include "util/sl_log.h"
@@ -444,13 +445,8 @@ int dpdk_port_start(struct dpdk_dp *dp, struct dpdk_port *p, const struct cfg_dp
 		return SL_ERROR;
 	memset(&link, 0, sizeof(link));
 	rte_eth_link_get_nowait(pid, &link);
-	/* by hand: rte_eth_link_to_str is still experimental in 22.11 (speed UINT32_MAX = unknown) */
-	if (link.link_status == RTE_ETH_LINK_DOWN)
-		snprintf(buf, sizeof(buf), "link down");
-	else
-		snprintf(buf, sizeof(buf), "link up, %" PRIu32 " Mbps, %s-duplex%s", link.link_speed,
-			 link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX ? "full" : "half",
-			 link.link_autoneg == RTE_ETH_LINK_AUTONEG ? ", autoneg" : "");
+	dpdk_link_init(p, &link);
+	dpdk_link_str(&link, buf, sizeof(buf));
 	if (pi->caps & DPDK_CAP_RSS_TCP4)
 		snprintf(steer, sizeof(steer), "rss on (symmetric key, tcp4, reta %u)", p->steer.reta_size);
 	else if (pi->caps & DPDK_CAP_RSS)

@@ -203,6 +203,20 @@ dpdk_sluice() {
 	track_pid "$SL_PID"
 }
 
+# dpdk_sigterm CASE LOG [TIMEOUT_S] - SIGTERM to $SL_PID: ok CASE when it
+# exits 0 within TIMEOUT_S (20), else bad CASE (LOG attached) and it is
+# killed. SL_PID is cleared either way.
+dpdk_sigterm() {
+	kill -TERM "$SL_PID" 2>/dev/null
+	if wait_exit "$SL_PID" "${3:-20}" && [ "$WAIT_RC" -eq 0 ]; then
+		ok "$1"
+	else
+		bad "$1" "exit status $WAIT_RC" "$2"
+		_kill_pid "$SL_PID"
+	fi
+	SL_PID=
+}
+
 # dpdk_deliver CASE SIZE [swaks args...] - a message of SIZE bytes (make_body
 # $T/bSIZE) with dpdk_swaks (transcript $T/sw.CASE, a / in CASE as a .); the
 # capture backend of $T/cap must then hold it byte for byte as its message
