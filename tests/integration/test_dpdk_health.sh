@@ -175,15 +175,7 @@ run_phase() {
 		bad "$tag-sessions-to-b1-again" "of 6 sessions b1 got $(( $(msgs b1) - n1 )), b2 $(( $(msgs b2) - n2 ))" "$slog"
 	fi
 
-	kill -TERM "$SL_PID"
-	if wait_exit "$SL_PID" 15 && [ "$WAIT_RC" -eq 0 ]; then
-		ok "$tag-sigterm"
-		SL_PID=
-	else
-		bad "$tag-sigterm" "exit status $WAIT_RC" "$slog"
-		_kill_pid "$SL_PID"
-		SL_PID=
-	fi
+	dpdk_sigterm "$tag-sigterm" "$slog" 15
 }
 
 run_phase one-worker "$T/sluice.conf" "$T/sluice.log" "$T/control.sock"
@@ -266,13 +258,5 @@ else
 	bad proxy-checks-pass "p1 $(quits p1) / p2 $(quits p2) checks said QUIT; up: p1 $(backend_up "$T/control3.sock" p1) p2 $(backend_up "$T/control3.sock" p2)" \
 		"$T/p1.hdr" "$T/p2.hdr" "$T/sluice3.log"
 fi
-kill -TERM "$SL_PID"
-if wait_exit "$SL_PID" 15 && [ "$WAIT_RC" -eq 0 ]; then
-	ok proxy-sigterm
-	SL_PID=
-else
-	bad proxy-sigterm "exit status $WAIT_RC" "$T/sluice3.log"
-	_kill_pid "$SL_PID"
-	SL_PID=
-fi
+dpdk_sigterm proxy-sigterm "$T/sluice3.log" 15
 finish

@@ -87,13 +87,7 @@ for size in 1024 1048576; do
 	dpdk_deliver "deliver-$size" "$size"
 done
 
-kill -TERM "$SL_PID"
-if wait_exit "$SL_PID" 20 && [ "$WAIT_RC" -eq 0 ]; then
-	ok sigterm
-	SL_PID=
-else
-	bad sigterm "exit status $WAIT_RC" "$T/sluice.log"
-fi
+dpdk_sigterm sigterm "$T/sluice.log"
 left=$(find "$HUGE_DIR" -mindepth 1 | wc -l)
 if [ -z "$SL_PID" ] && [ "$(hp_free)" -eq "$free1" ] && [ "$left" -eq 0 ]; then
 	ok pages-returned

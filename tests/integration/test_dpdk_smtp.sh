@@ -444,13 +444,7 @@ if [ -x "$SLUICECTL" ]; then
 	else bad two-workers-established-0 "established '$(dp_established "$T/control2.sock")' after the held sessions left"; fi
 fi
 
-kill -TERM "$SL_PID"
-if wait_exit "$SL_PID" 20 && [ "$WAIT_RC" -eq 0 ]; then
-	ok two-workers-sigterm
-	SL_PID=
-else
-	bad two-workers-sigterm "exit status $WAIT_RC" "$T/sluice2.log"
-fi
+dpdk_sigterm two-workers-sigterm "$T/sluice2.log"
 # Each worker's last line counts what it handed to the other lcore and took from it.
 ho_ok=1
 for w in 0 1; do
@@ -476,9 +470,7 @@ if dpdk_wait_greet; then
 	CAP_N=$(capture_count cap)
 	dpdk_deliver af-xdp-1k 1024
 	dpdk_deliver af-xdp-1m 1048576
-	kill -TERM "$SL_PID"
-	if wait_exit "$SL_PID" 20 && [ "$WAIT_RC" -eq 0 ]; then ok af-xdp-sigterm; SL_PID=
-	else bad af-xdp-sigterm "exit status $WAIT_RC" "$T/sluice3.log"; fi
+	dpdk_sigterm af-xdp-sigterm "$T/sluice3.log"
 elif ! grep -q 'net_af_xdp0) started:' "$T/sluice3.log"; then
 	log "af_xdp did not start on this kernel (not counted): $(grep -m1 -i 'error\|fail' "$T/sluice3.log")"
 	kill -TERM "$SL_PID" 2>/dev/null

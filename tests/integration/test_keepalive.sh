@@ -128,11 +128,5 @@ else
 	ip -n "$NS_C" link set "$IF_C" up
 fi
 _kill_pid "$GONE"
-kill -TERM "$SL_PID"
-if wait_exit "$SL_PID" 20 && [ "$WAIT_RC" -eq 0 ]; then
-	ok dpdk-sigterm
-	SL_PID=
-else
-	bad dpdk-sigterm "exit status $WAIT_RC" "$T/ka.log"
-fi
+dpdk_sigterm dpdk-sigterm "$T/ka.log"
 finish
