@@ -81,6 +81,8 @@ static void established(struct tcp_conn *c)
 {
 	tcp_set_state(c, TCP_ESTABLISHED);
 	c->last_rcv = c->stack->now;   /* the SYN-ACK: keepalive's idle time counts from it */
+	if (c->ka_max != 0)            /* set while the open was in progress */
+		tcp_ka_arm(c, c->last_rcv + c->ka_idle_ms);
 	if (c->cbs != NULL && c->cbs->established != NULL)
 		c->cbs->established(c, c->user);
 }

@@ -546,6 +546,8 @@ void tcp_set_keepalive(struct tcp_conn *c, uint32_t idle_ms, uint32_t intvl_ms, 
 	c->ka_intvl_ms = intvl_ms ? intvl_ms : 1;
 	c->ka_max = probes;
 	c->ka_sent = 0;
+	if (!tcp_state_synced(c->state))
+		return;   /* an open in progress: armed when its handshake completes (tcp_input.c) */
 	if (c->last_rcv == 0)
 		c->last_rcv = st->now;
 	tcp_ka_arm(c, c->last_rcv + idle_ms);

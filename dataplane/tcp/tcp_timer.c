@@ -39,16 +39,9 @@ static void ka_fire(struct tw_timer *t)
 	struct tcp_conn *c = container_of_tcp(t, struct tcp_conn, ka_timer);
 	struct tcp_stack *st = c->stack;
 
-	if (c->ka_max == 0)
+	if (c->ka_max == 0 || !tcp_state_synced(c->state))
 		return;
-	if (!tcp_state_synced(c->state)) {
-		/* set on an active open: the handshake has its own timer; probe once it is done */
-		if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RCVD)
-			tcp_ka_arm(c, st->now + c->ka_idle_ms);
-		return;
-	}
 	if (st->now - c->last_rcv < c->ka_idle_ms) {
-		c->ka_sent = 0;
 		tcp_ka_arm(c, c->last_rcv + c->ka_idle_ms);
 		return;
 	}
