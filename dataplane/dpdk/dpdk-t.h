@@ -38,8 +38,8 @@ struct dpdk_port {
 	struct net_if         ifp;   /**< shared by every lcore of the port (net_if.h contract) */
 	uint16_t              nb_rxd, nb_txd;
 	bool                  started;
-	/* dpdk_link.c: written by the control thread's watch, read by the workers */
-	uint32_t              link_up;     /**< 1 while the link is up */
+	/* dpdk_link.c: written by the control thread's watch; the workers read link_ups */
+	uint32_t              link_up;     /**< 1 while the link is up (the watch's last reading) */
 	uint32_t              link_ups;    /**< times it came up since start: a new value means announce */
 	/*
 	 * Who owns a flow (worker index), as the NIC's RSS computes it or, on

@@ -589,17 +589,26 @@ static bool ho_drain(struct dpdk_lcore *lc, uint64_t now_ms)
 	return any || n > 0;
 }
 
-/* The port's link came up again since we last looked: one gratuitous ARP,
- * from queue 0's worker as at start. */
+/* Our address announced on the port (RFC 5227 3): once per port, not once
+ * per queue, so worker 0 (the port's queue 0) makes it. */
+static void announce(struct dpdk_lcore_port *lp)
+{
+	if (lp->queue_id == 0 && lp->port->ifp.ip4 != 0)
+		net_send_gratuitous(&lp->nc);
+}
+
+/* The port's link came up again since we last looked (dpdk_link.c): announce again. */
 static void link_announce(struct dpdk_lcore_port *lp)
 {
-	uint32_t ups = __atomic_load_n(&lp->port->link_ups, __ATOMIC_ACQUIRE);
+	uint32_t ups;
 
+	if (lp->queue_id != 0)
+		return;
+	ups = __atomic_load_n(&lp->port->link_ups, __ATOMIC_ACQUIRE);
 	if (likely(ups == lp->link_ups_seen))
 		return;
 	lp->link_ups_seen = ups;
-	if (lp->queue_id == 0 && lp->port->ifp.ip4 != 0)
-		net_send_gratuitous(&lp->nc);
+	announce(lp);
 }
 
 static void loop_start(struct dpdk_lcore *lc)
@@ -610,9 +619,7 @@ static void loop_start(struct dpdk_lcore *lc)
 		struct dpdk_lcore_port *lp = &lc->ports[i];
 
 		lp->nc.now_ms = now_ms;
-		/* one announcement per port, not one per queue: worker 0 makes it */
-		if (lp->queue_id == 0 && lp->port->ifp.ip4 != 0)
-			net_send_gratuitous(&lp->nc);
+		announce(lp);
 		txq_drain(lp);
 	}
 }
