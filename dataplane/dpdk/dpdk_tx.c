@@ -242,14 +242,13 @@ static void tcp_out(void *ctx, const struct tcp_seg_out *s)
 	}
 }
 
-/* tcp.h: the stack keeps a received buffer past tcp_input (unconsumed or out-of-order data). */
-static void tcp_hold(void *ctx, void *owner)
+void dpdk_tx_mbuf_hold(void *ctx, void *owner)
 {
 	(void)ctx;
 	rte_mbuf_refcnt_update(owner, 1);
 }
 
-static void tcp_release(void *ctx, void *owner)
+void dpdk_tx_mbuf_release(void *ctx, void *owner)
 {
 	(void)ctx;
 	rte_pktmbuf_free(owner);
@@ -257,7 +256,7 @@ static void tcp_release(void *ctx, void *owner)
 
 const struct tcp_stack_ops dpdk_tx_tcp_ops = {
 	.output = tcp_out,
-	.hold = tcp_hold,
-	.release = tcp_release,
+	.hold = dpdk_tx_mbuf_hold,
+	.release = dpdk_tx_mbuf_release,
 };
 

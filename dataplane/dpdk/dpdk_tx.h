@@ -33,4 +33,10 @@ void dpdk_tx_setup(struct dpdk_tx *tx, struct dpdk_lcore *lc, const uint64_t *no
 /* The tcp_stack_ops of a transport lcore's stack: output, hold, release (ctx: its struct dpdk_tx). */
 extern const struct tcp_stack_ops dpdk_tx_tcp_ops;
 
+/* Its hold and release, for any stack whose received buffers are mbufs (ctx
+ * unused): the stack keeps one past tcp_input (unconsumed or out-of-order
+ * data, DATA relayed by reference) with a reference, and drops it. */
+void dpdk_tx_mbuf_hold(void *ctx, void *owner);
+void dpdk_tx_mbuf_release(void *ctx, void *owner);
+
 #endif

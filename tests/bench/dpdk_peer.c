@@ -12,6 +12,7 @@
 
 #include "dpdk/dpdk_eal.h"
 #include "dpdk/dpdk_lcore.h"
+#include "dpdk/dpdk_tx.h"
 #include "dpdk_peer.h"
 #include "net/net_arp.h"
 #include "net/net_csum.h"
@@ -222,19 +223,9 @@ static void tcp_out(void *ctx, const struct tcp_seg_out *s)
 	}
 }
 
-static void tcp_hold(void *ctx, void *owner)
-{
-	(void)ctx;
-	rte_mbuf_refcnt_update(owner, 1);
-}
-
-static void tcp_release(void *ctx, void *owner)
-{
-	(void)ctx;
-	rte_pktmbuf_free(owner);
-}
-
-static const struct tcp_stack_ops peer_tcp_ops = { .output = tcp_out, .hold = tcp_hold, .release = tcp_release };
+static const struct tcp_stack_ops peer_tcp_ops = {
+	.output = tcp_out, .hold = dpdk_tx_mbuf_hold, .release = dpdk_tx_mbuf_release,
+};
 
 /* ---- the sink ---- */
 

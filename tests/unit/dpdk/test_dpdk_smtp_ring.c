@@ -18,6 +18,7 @@
 #include "control.h"
 #include "dpdk/dpdk.h"
 #include "dpdk/dpdk_transport.h"
+#include "dpdk/dpdk_tx.h"
 #include "net/net_arp.h"
 #include "net/net_csum.h"
 #include "net/net_input.h"
@@ -183,19 +184,9 @@ static void peer_out(void *ctx, const struct tcp_seg_out *s)
 	}
 }
 
-static void peer_hold(void *ctx, void *owner)
-{
-	(void)ctx;
-	rte_mbuf_refcnt_update(owner, 1);
-}
-
-static void peer_release(void *ctx, void *owner)
-{
-	(void)ctx;
-	rte_pktmbuf_free(owner);
-}
-
-static const struct tcp_stack_ops peer_ops = { .output = peer_out, .hold = peer_hold, .release = peer_release };
+static const struct tcp_stack_ops peer_ops = {
+	.output = peer_out, .hold = dpdk_tx_mbuf_hold, .release = dpdk_tx_mbuf_release,
+};
 
 /* One RX burst of port B into the peer's stack. Returns frames seen. */
 static unsigned peer_poll(void)
